@@ -1,0 +1,89 @@
+"""Training configuration: a YAML file validated strictly (unknown keys are errors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from arner.errors import InputError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TinyEncoder(Strict):
+    """A randomly initialised few-layer BERT with a WordPiece vocabulary trained on the corpus."""
+
+    layers: int = 2
+    hidden: int = 64
+    heads: int = 2
+    intermediate: int = 128
+    vocab_size: int = 2000
+
+
+class DataConfig(Strict):
+    corpus: str = "annotations/gold"      # a JSONL file or a folder of them
+    labels: str = "configs/labels.yaml"
+    # Splits: documents with meta.split use it; others by a hash of the id (percentages).
+    dev_percent: int = 10
+    test_percent: int = 10
+
+
+class TrainingConfig(Strict):
+    epochs: int = 10
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    eval_batch_size: int = 64
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    early_stopping_patience: int = 3
+    seed: int = 13
+    freeze_word_embeddings: bool = False   # the e5 vocabulary is 96M of its 118M parameters
+    bf16_on_gpu: bool = True
+
+
+class Config(Strict):
+    name: str
+    encoder: str                           # hub id, local directory, or "tiny"
+    tiny: TinyEncoder | None = None
+    normalize: Literal["none", "arabert"] = "none"
+    max_length: int = 256                  # subword tokens per window, special tokens included
+    window_overlap: int = 64               # subword tokens shared by consecutive windows
+    data: DataConfig = Field(default_factory=DataConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    output_dir: str | None = None          # default: models/<name>
+
+    @property
+    def model_dir(self) -> Path:
+        return Path(self.output_dir or f"models/{self.name}")
+
+    @property
+    def run_dir(self) -> Path:
+        """Checkpoints and logs of the run (git-ignored)."""
+        return Path("train/runs") / self.name
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: config must be a YAML mapping")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"{path}: invalid config: {errors}") from None
+    if config.encoder == "tiny" and config.tiny is None:
+        config = config.model_copy(update={"tiny": TinyEncoder()})
+    if config.window_overlap * 2 >= config.max_length - 2:
+        raise InputError(f"{path}: window_overlap ({config.window_overlap}) must be under half of max_length ({config.max_length})")
+    return config

@@ -1,0 +1,210 @@
+"""The document record, JSONL corpus I/O and the validator.
+
+A document is ``{"id", "text", "entities": [{"start", "end", "label"}], "meta"}`` with
+code-point offsets into ``text`` (as Label Studio stores them). Everything in the project
+converts to and from it. ``validate_documents`` reports every problem with file, line,
+document id and the offending span; writes go through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from arner.errors import InputError
+from arner.schema import LabelSchema
+from arner.text import is_word_char, split_words
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(extra="allow")  # predictions add text, score, ...
+    start: int
+    end: int
+    label: str
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    text: str
+    entities: list[Entity] = Field(default_factory=list)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    doc_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        doc = f" document {self.doc_id!r}:" if self.doc_id is not None else ""
+        return f"{where}:{doc} {self.message}"
+
+
+@dataclass(frozen=True)
+class Located:
+    """A document with the file and line it came from."""
+
+    doc: Document
+    path: str
+    line: int
+
+
+# ---------------------------------------------------------------- reading
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not valid UTF-8 (byte {exc.start})") from None
+
+
+def parse_jsonl(path: str | Path) -> tuple[list[Located], list[Problem]]:
+    """Parse a JSONL file of documents; every bad line becomes a Problem, good ones are kept."""
+    path = Path(path)
+    try:
+        content = _read_text(path)
+    except InputError as exc:
+        return [], [Problem(str(path), 0, None, str(exc).split(": ", 1)[-1])]
+    docs, problems = [], []
+    if not content.strip():
+        problems.append(Problem(str(path), 0, None, "file is empty"))
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(str(path), number, None, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            continue
+        doc_id = raw.get("id") if isinstance(raw, dict) else None
+        try:
+            docs.append(Located(Document.model_validate(raw), str(path), number))
+        except ValidationError as exc:
+            errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors())
+            problems.append(Problem(str(path), number, doc_id, f"invalid document: {errors}"))
+    return docs, problems
+
+
+def read_documents(path: str | Path) -> list[Document]:
+    """Read a JSONL file of documents, raising InputError on the first problem."""
+    located, problems = parse_jsonl(path)
+    if problems:
+        raise InputError(str(problems[0]))
+    return [item.doc for item in located]
+
+
+def corpus_files(path: str | Path) -> list[Path]:
+    """A JSONL file, or every ``*.jsonl`` in a folder (sorted)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise InputError(f"{path}: no .jsonl files in this folder")
+        return files
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    return [path]
+
+
+# ---------------------------------------------------------------- validation
+
+def span_problems(doc: Document, schema: LabelSchema) -> list[str]:
+    """Every rule a document's spans break, as messages naming the span."""
+    text, messages = doc.text, []
+    if not text.strip():
+        return ["text is empty"]
+    starts = {w.start for w in split_words(text)}
+    ends = {w.end for w in split_words(text)}
+    ordered = sorted(doc.entities, key=lambda e: (e.start, e.end))
+    for ent in ordered:
+        where = f"span [{ent.start}:{ent.end}] {text[max(ent.start, 0):max(ent.end, 0)]!r} ({ent.label})"
+        if ent.label not in schema.names:
+            messages.append(f"{where}: unknown label {ent.label!r} (known: {', '.join(schema.names)})")
+        if not 0 <= ent.start < ent.end <= len(text):
+            messages.append(f"{where}: offsets out of range for text of length {len(text)}")
+            continue
+        surface = text[ent.start : ent.end]
+        if not is_word_char(surface[0]) or not is_word_char(surface[-1]):
+            kind = "whitespace" if (surface[0].isspace() or surface[-1].isspace()) else "punctuation"
+            messages.append(f"{where}: {kind} at the edge of the span")
+        elif ent.start not in starts or ent.end not in ends:
+            messages.append(f"{where}: not on word boundaries (context {text[max(0, ent.start - 10):ent.end + 10]!r})")
+    for prev, cur in zip(ordered, ordered[1:]):
+        if cur.start < prev.end:
+            messages.append(
+                f"spans [{prev.start}:{prev.end}] {text[prev.start:prev.end]!r} and "
+                f"[{cur.start}:{cur.end}] {text[cur.start:cur.end]!r} overlap"
+            )
+    return messages
+
+
+def validate_documents(located: Iterable[Located], schema: LabelSchema) -> list[Problem]:
+    problems, seen = [], {}
+    for item in located:
+        doc = item.doc
+        if doc.id in seen:
+            problems.append(Problem(item.path, item.line, doc.id, f"duplicate document id (first at {seen[doc.id]})"))
+        else:
+            seen[doc.id] = f"{item.path}:{item.line}"
+        problems.extend(Problem(item.path, item.line, doc.id, m) for m in span_problems(doc, schema))
+    return problems
+
+
+def load_corpus(path: str | Path, schema: LabelSchema) -> list[Document]:
+    """Read and validate a corpus (file or folder); raise InputError listing every problem."""
+    located, problems = [], []
+    for file in corpus_files(path):
+        docs, file_problems = parse_jsonl(file)
+        located += docs
+        problems += file_problems
+    problems += validate_documents(located, schema)
+    if problems:
+        shown = "\n".join(map(str, problems[:20]))
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise InputError(f"{len(problems)} problem(s) in {path}:\n{shown}{more}")
+    return [item.doc for item in located]
+
+
+# ---------------------------------------------------------------- writing
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "w") -> Iterator[Any]:
+    """Write to a temporary file beside ``path`` and rename it into place on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_documents(path: str | Path, docs: Iterable[Document]) -> None:
+    with atomic_write(path) as out:
+        for doc in docs:
+            out.write(doc.to_json() + "\n")

@@ -1,0 +1,73 @@
+"""The label schema, read from ``configs/labels.yaml``: names, colours, BIO tags, id2label."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from arner.errors import InputError
+
+DEFAULT_LABELS_PATH = Path(__file__).resolve().parent.parent / "configs" / "labels.yaml"
+
+
+class LabelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str
+    colour: str
+    hotkey: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _upper_snake(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]*", v):
+            raise ValueError(f"label name {v!r} must be UPPER_SNAKE_CASE")
+        return v
+
+
+class LabelSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    labels: list[LabelSpec]
+
+    @field_validator("labels")
+    @classmethod
+    def _unique(cls, v: list[LabelSpec]) -> list[LabelSpec]:
+        names = [spec.name for spec in v]
+        if len(set(names)) != len(names) or not names:
+            raise ValueError(f"label names must be unique and non-empty, got {names}")
+        return v
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.labels]
+
+    @cached_property
+    def bio_tags(self) -> list[str]:
+        """``O`` then ``B-X, I-X`` for each label, in schema order; index = class id."""
+        return ["O"] + [f"{p}-{name}" for name in self.names for p in ("B", "I")]
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.bio_tags))
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {tag: i for i, tag in enumerate(self.bio_tags)}
+
+
+def load_schema(path: str | Path = DEFAULT_LABELS_PATH) -> LabelSchema:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: label schema not found") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: invalid YAML: {exc}") from None
+    try:
+        return LabelSchema.model_validate(raw)
+    except Exception as exc:  # pydantic ValidationError
+        raise InputError(f"{path}: invalid label schema: {exc}") from None

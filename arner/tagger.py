@@ -1,0 +1,102 @@
+"""The inference API: ``Tagger.load(model_dir).tag(texts)`` -> entities with exact offsets.
+
+Each entity is ``{"start", "end", "label", "text", "score"}`` with ``text ==
+original[start:end]``: words are found in the original text, normalised one by one for the
+encoder, and decoded per word, so offsets never move. Windows are batched by length.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from arner.align import make_windows, repair_iob2, tags_to_spans
+from arner.errors import InputError
+from arner.text import split_words
+
+SETTINGS_FILE = "arner.json"
+
+
+@dataclass
+class TaggerSettings:
+    normalize: str = "none"
+    max_length: int = 256
+    window_overlap: int = 64
+
+    def save(self, model_dir: Path) -> None:
+        (Path(model_dir) / SETTINGS_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def read(cls, model_dir: Path) -> "TaggerSettings":
+        path = Path(model_dir) / SETTINGS_FILE
+        return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.exists() else cls()
+
+
+class Tagger:
+    def __init__(self, model, tokenizer, settings: TaggerSettings, batch_size: int = 32, device: str | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.batch_size = batch_size
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+
+    @classmethod
+    def load(cls, model_dir: str | Path, **kwargs) -> "Tagger":
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        model_dir = Path(model_dir)
+        if not (model_dir / "config.json").exists():
+            raise InputError(f"{model_dir}: not a model directory (no config.json); train one with `make train`")
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForTokenClassification.from_pretrained(model_dir)
+        return cls(model, tokenizer, TaggerSettings.read(model_dir), **kwargs)
+
+    @torch.inference_mode()
+    def word_probabilities(self, texts_words) -> list[torch.Tensor]:
+        """Per text, a [words, labels] tensor of probabilities read from each word's owning window."""
+        s = self.settings
+        windows = make_windows(self.tokenizer, texts_words, s.normalize, s.max_length, s.window_overlap)
+        model = self.model.to(self.device).eval()
+        num_labels = len(self.id2label)
+        out = [torch.zeros(len(words), num_labels) for words in texts_words]
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        pad = self.tokenizer.pad_token_id
+        use_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        for b in range(0, len(order), self.batch_size):
+            batch = [windows[i] for i in order[b : b + self.batch_size]]
+            width = max(len(w.input_ids) for w in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, w in enumerate(batch):
+                ids[row, : len(w.input_ids)] = torch.tensor(w.input_ids)
+                mask[row, : len(w.input_ids)] = 1
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                logits = model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            probs = logits.float().softmax(-1).cpu()
+            for row, w in enumerate(batch):
+                own_start, own_end = w.owned
+                for pos, word in zip(w.first_positions, w.first_words):
+                    if own_start <= word < own_end:
+                        out[w.text_index][word] = probs[row, pos]
+        return out
+
+    def tag(self, texts: list[str]) -> list[list[dict]]:
+        """Entities per text: ``start``, ``end``, ``label``, ``text`` (== text[start:end]), ``score``."""
+        texts_words = [split_words(t) for t in texts]
+        results = []
+        for text, words, probs in zip(texts, texts_words, self.word_probabilities(texts_words)):
+            if not words:
+                results.append([])
+                continue
+            best, ids = probs.max(-1)
+            tags = repair_iob2([self.id2label[int(i)] for i in ids])
+            results.append([
+                {"start": start, "end": end, "label": label, "text": text[start:end],
+                 "score": round(float(best[first:last].mean()), 4)}
+                for start, end, label, first, last in tags_to_spans(words, tags)
+            ])
+        return results

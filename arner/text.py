@@ -1,0 +1,64 @@
+"""Arabic text handling: the word splitter, sentence splitter and per-word normalisation.
+
+The word splitter defines what a "word" is for the whole project: a maximal run of letters,
+digits, tatweel and Arabic diacritics, or any other single non-space character
+(punctuation, quotes, emoji). Entity spans must start and end on these boundaries; BIO tags
+are assigned per word. Normalisation (for encoders such as AraBERT) is applied word by word,
+so every word keeps its offsets into the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# Arabic combining marks (tashkeel, Quranic marks, superscript alef): part of words.
+_ARABIC_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
+WORD_RE = re.compile(rf"[\w{_ARABIC_MARKS}]+|\S")
+_WORD_CHAR_RE = re.compile(rf"[\w{_ARABIC_MARKS}]")
+_TASHKEEL_RE = re.compile(f"[{_ARABIC_MARKS}]")
+TATWEEL = "\u0640"
+_EASTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?؟])\s+|\n+")
+
+
+class Word(NamedTuple):
+    text: str
+    start: int
+    end: int
+
+
+def split_words(text: str) -> list[Word]:
+    """Split ``text`` into words with their code-point offsets (``text[start:end] == word``)."""
+    return [Word(m.group(), m.start(), m.end()) for m in WORD_RE.finditer(text)]
+
+
+def is_word_char(char: str) -> bool:
+    """True for letters, digits, tatweel and diacritics; False for spaces and punctuation."""
+    return bool(_WORD_CHAR_RE.fullmatch(char))
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence ``(start, end)`` offsets: lines, and sentence-final punctuation plus space."""
+    spans, start = [], 0
+    for m in _SENTENCE_END_RE.finditer(text):
+        if text[start : m.start()].strip():
+            spans.append((start, m.start()))
+        start = m.end()
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+def normalize_arabert(word: str) -> str:
+    """AraBERT v0.2 preprocessing of one word: no tashkeel/tatweel, Western digits, '/' -> '-'.
+
+    (Spaces around punctuation are already given: the word splitter makes punctuation its
+    own word.) Returns the word unchanged if normalisation would leave nothing.
+    """
+    out = _TASHKEEL_RE.sub("", word).replace(TATWEEL, "").translate(_EASTERN_DIGITS)
+    out = out.replace("/", "-")
+    return out or word
+
+
+NORMALIZERS = {"none": lambda word: word, "arabert": normalize_arabert}

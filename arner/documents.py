@@ -66,27 +66,27 @@ class Located:
 
 # ---------------------------------------------------------------- reading
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path) -> tuple[str, Problem | None]:
+    """The file's text, or a Problem saying why it cannot be read (missing, a folder, not UTF-8)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+        return "", Problem(str(path), 0, None, "file not found")
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a file") from None
+        return "", Problem(str(path), 0, None, "is a directory, expected a file")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not valid UTF-8 (byte {exc.start})") from None
+        return "", Problem(str(path), line, None, f"not valid UTF-8 (byte {exc.start})")
 
 
 def parse_jsonl(path: str | Path) -> tuple[list[Located], list[Problem]]:
     """Parse a JSONL file of documents; every bad line becomes a Problem, good ones are kept."""
     path = Path(path)
-    try:
-        content = _read_text(path)
-    except InputError as exc:
-        return [], [Problem(str(path), 0, None, str(exc).split(": ", 1)[-1])]
+    content, unreadable = _read_text(path)
+    if unreadable:
+        return [], [unreadable]
     docs, problems = [], []
     if not content.strip():
         problems.append(Problem(str(path), 0, None, "file is empty"))

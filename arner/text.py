@@ -2,7 +2,8 @@
 
 The word splitter defines what a "word" is for the whole project: a maximal run of letters,
 digits, tatweel and Arabic diacritics, or any other single non-space character
-(punctuation, quotes, emoji). Entity spans must start and end on these boundaries; BIO tags
+(punctuation, quotes, emoji); a proclitic cut off by tatweel (``بـ`` in ``بـأبوظبي``) is a
+word of its own. Entity spans must start and end on these boundaries; BIO tags
 are assigned per word. Normalisation (for encoders such as AraBERT) is applied word by word,
 so every word keeps its offsets into the original text.
 """
@@ -14,7 +15,9 @@ from typing import NamedTuple
 
 # Arabic combining marks (tashkeel, Quranic marks, superscript alef): part of words.
 _ARABIC_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
-WORD_RE = re.compile(rf"[\w{_ARABIC_MARKS}]+|\S")
+# A proclitic cut off by tatweel (بـأبوظبي, وبـالرقة) is a word of its own, as the guidelines say.
+_PROCLITIC_TATWEEL = r"[وفبلك]{1,2}\u0640+(?=[^\W\d_])"
+WORD_RE = re.compile(rf"{_PROCLITIC_TATWEEL}|[\w{_ARABIC_MARKS}]+|\S")
 _WORD_CHAR_RE = re.compile(rf"[\w{_ARABIC_MARKS}]")
 _TASHKEEL_RE = re.compile(f"[{_ARABIC_MARKS}]")
 TATWEEL = "\u0640"

@@ -56,7 +56,8 @@ def _last_checkpoint(run_dir: Path) -> str | None:
     return str(complete[-1]) if complete else None
 
 
-def train(config: Config, config_path: Path) -> dict:
+def train(config: Config, config_path: Path, callbacks: list | None = None) -> dict:
+    """Train, select on dev strict F1, save ``models/<name>/``; ``callbacks`` are extra TrainerCallbacks."""
     from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
                               EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
 
@@ -69,6 +70,7 @@ def train(config: Config, config_path: Path) -> dict:
     for name in ("train", "dev"):
         if not splits[name]:
             raise InputError(f"{config.data.corpus}: the {name} split is empty ({len(docs)} documents); add documents or set meta.split")
+    set_seed(config.training.seed)  # the tiny encoder's random weights, too
     encoder = _encoder_dir(config, splits["train"])
     print(f"[train] {config.name}: encoder {encoder}; documents train {len(splits['train'])}, "
           f"dev {len(splits['dev'])}, test {len(splits['test'])}", flush=True)
@@ -112,7 +114,7 @@ def train(config: Config, config_path: Path) -> dict:
     trainer = DevF1Trainer(
         model=model, args=args, train_dataset=train_features, eval_dataset=train_features[:1],
         processing_class=tokenizer, data_collator=DataCollatorForTokenClassification(tokenizer),
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience)],
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience), *(callbacks or [])],
     )
     resume = _last_checkpoint(run_dir)
     if resume:

@@ -1,0 +1,30 @@
+"""Configs: strict validation, one-line errors naming the file and the key."""
+
+import pytest
+
+from arner.config import load_config
+from arner.errors import InputError
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("name", ["default", "offline", "tiny"])
+def test_shipped_configs_load(name):
+    assert load_config(ROOT / "configs" / f"{name}.yaml").name == name
+
+
+def test_unknown_key_is_an_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("name: x\nencoder: tiny\ntraining:\n  epoch: 3\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: invalid config: training.epoch: Extra inputs are not permitted"
+
+
+def test_missing_and_malformed_configs(tmp_path):
+    with pytest.raises(InputError, match="config file not found"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="invalid YAML"):
+        load_config(bad)

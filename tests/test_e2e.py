@@ -1,0 +1,197 @@
+"""End to end on the tiny model: train on the corpus, evaluate, predict, reload with
+``pipeline()``, resume an interrupted run, and fail fast on an unreachable encoder."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from arner.config import load_config
+from arner.documents import load_corpus
+from arner.tagger import Tagger
+from arner.text import split_words
+from arner.train import train
+
+from conftest import ROOT
+
+CONFIG = {
+    "name": "tiny",
+    "encoder": "tiny",
+    "tiny": {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 128, "vocab_size": 1500},
+    "max_length": 64,
+    "window_overlap": 16,
+    "data": {"corpus": str(ROOT / "annotations" / "gold"), "labels": str(ROOT / "configs" / "labels.yaml")},
+    "training": {"epochs": 3, "learning_rate": 2.0e-3, "batch_size": 16, "early_stopping_patience": 5},
+}
+
+
+def run_cli(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "arner.cli", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **(env or {})})
+
+
+def write_config(folder: Path) -> Path:
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def train_in(folder: Path, callbacks=None):
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        path = write_config(folder)
+        return train(load_config(path), path, callbacks=callbacks)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    results = train_in(folder)
+    return folder, folder / "models" / "tiny", results
+
+
+def test_model_directory_is_plain_hugging_face(trained, schema):
+    _, model_dir, results = trained
+    names = {p.name for p in model_dir.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "arner.json",
+            "training_config.yaml", "README.md"} <= names
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["id2label"] == {str(i): tag for i, tag in schema.id2label.items()}
+    card = (model_dir / "README.md").read_text(encoding="utf-8")
+    assert "## Scores on the test split" in card and f"{results['test']['micro']['f1']:.3f}" in card
+
+
+def test_eval_prints_table_and_writes_reports(trained, schema):
+    folder, model_dir, results = trained
+    done = run_cli("eval", model_dir, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert "| label | precision | recall | F1 | support |" in done.stdout
+    metrics = json.loads((folder / "eval" / "tiny" / "metrics.json").read_text(encoding="utf-8"))
+    assert list(metrics["per_label"]) == schema.names
+    assert metrics["micro"]["f1"] == results["test"]["micro"]["f1"]  # same model, same data, same score
+    assert metrics["seqeval"]["micro_f1"] == metrics["micro"]["f1"]  # whole-word spans: the two agree
+    assert "<table" in (folder / "eval" / "tiny" / "report.md").read_text(encoding="utf-8")
+
+
+def test_predict_txt_and_jsonl_give_exact_offsets(trained):
+    folder, model_dir, _ = trained
+    texts = ["وشن الطيران الروسي أكثر من 40 غارة قرب جبل البشري.", "قُتِلَ ٤٩ عنصراً من «داعـش» في ريف حمص الشرقي 😀 SY24"]
+    (folder / "in.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    (folder / "in.jsonl").write_text("".join(json.dumps({"id": f"n{i}", "text": t, "src": "x"}, ensure_ascii=False) + "\n"
+                                             for i, t in enumerate(texts)), encoding="utf-8")
+    expected = Tagger.load(model_dir).tag(texts)
+    for name in ("in.txt", "in.jsonl"):
+        done = run_cli("predict", model_dir, folder / name, folder / f"{name}.out.jsonl", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in (folder / f"{name}.out.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert [r["text"] for r in rows] == texts
+        assert [r["entities"] for r in rows] == expected
+        for r in rows:
+            assert all(r["text"][e["start"]:e["end"]] == e["text"] for e in r["entities"])
+    assert rows[0]["id"] == "n0" and rows[0]["src"] == "x"
+
+
+def test_long_documents_are_windowed_not_truncated(trained):
+    _, model_dir, _ = trained
+    tagger = Tagger.load(model_dir)
+    text = "\n".join(["وشن الطيران الروسي أكثر من 40 غارة قرب جبل البشري بين الرقة ودير الزور"] * 40)
+    words = split_words(text)
+    [probs] = tagger.word_probabilities([words])
+    assert probs.shape == (len(words), len(tagger.id2label))
+    assert torch.allclose(probs.sum(-1), torch.ones(len(words)), atol=1e-4)  # every word has a prediction
+
+
+def test_plain_pipeline_loads_the_model_and_agrees_with_the_tagger(trained):
+    from transformers import pipeline
+
+    _, model_dir, _ = trained
+    text = "وشن الطيران الروسي أكثر من 40 غارة قرب جبل البشري بين الرقة ودير الزور"
+    tagger = Tagger.load(model_dir)
+    words = split_words(text)
+    [probs] = tagger.word_probabilities([words])
+    ours = {w.start: tagger.id2label[int(i)] for w, i in zip(words, probs.argmax(-1))}
+    raw = pipeline("token-classification", model=str(model_dir), aggregation_strategy="none", device="cpu")(text)
+    theirs = {t["start"]: t["entity"] for t in raw if t["start"] in ours}
+    assert theirs == {start: tag for start, tag in ours.items() if tag != "O"}
+    grouped = pipeline("token-classification", model=str(model_dir), aggregation_strategy="simple", device="cpu")(text)
+    assert all(g["entity_group"] in {"ARMED_GROUP", "LOCATION", "COUNT"} for g in grouped)
+    assert all(text[g["start"]:g["end"]].strip() for g in grouped)
+
+
+def test_interrupted_training_resumes_without_redoing_steps(trained, tmp_path):
+    from transformers import TrainerCallback
+
+    class StopAfterFirstEpoch(TrainerCallback):
+        def on_epoch_end(self, args, state, control, **kwargs):
+            control.should_training_stop = True
+
+    class CountSteps(TrainerCallback):
+        steps = 0
+
+        def on_step_end(self, args, state, control, **kwargs):
+            CountSteps.steps += 1
+
+    train_in(tmp_path, callbacks=[StopAfterFirstEpoch()])
+    run_dir = tmp_path / "train" / "runs" / "tiny"
+    [checkpoint] = run_dir.glob("checkpoint-*")
+    interrupted = json.loads((checkpoint / "trainer_state.json").read_text())
+    done_steps = interrupted["global_step"]
+    total_steps = json.loads(sorted(trained[0].joinpath("train", "runs", "tiny").glob("checkpoint-*"))[-1]
+                             .joinpath("trainer_state.json").read_text())["max_steps"]
+    assert done_steps * 3 == total_steps  # interrupted after one of three epochs
+
+    train_in(tmp_path, callbacks=[CountSteps()])  # `make train` again: continues from the checkpoint
+    assert CountSteps.steps == total_steps - done_steps
+    final = max(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    state = json.loads((final / "trainer_state.json").read_text())
+    assert (state["global_step"], state["epoch"]) == (total_steps, 3.0)
+    first_eval = [e["eval_f1"] for e in state["log_history"] if "eval_f1" in e][0]
+    assert first_eval == interrupted["log_history"][-1]["eval_f1"]  # epoch 1 kept, not redone
+
+
+def test_default_encoder_fails_fast_and_names_the_offline_config(tmp_path):
+    done = run_cli("train", ROOT / "configs" / "default.yaml", cwd=ROOT, env={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: encoder 'aubmindlab/bert-base-arabertv02' is not in the local Hugging Face cache and the hub is "
+        "unreachable (HF_HUB_OFFLINE is set). Without the hub, train the offline encoder instead: "
+        "make train CONFIG=configs/offline.yaml"]
+
+
+def test_bad_input_gets_one_line_errors_and_writes_nothing(trained, tmp_path):
+    folder, model_dir, _ = trained
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "1", "text": "في حلب"}\n{"id": 2, "text": \n', encoding="utf-8")
+    done = run_cli("predict", model_dir, bad, tmp_path / "out.jsonl", cwd=folder)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == f"error: {bad}:2: invalid JSON: Expecting value"
+    assert not (tmp_path / "out.jsonl").exists()
+    missing = run_cli("eval", tmp_path / "nope", cwd=folder)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        2, f"error: {tmp_path / 'nope'}: no training_config.yaml; is this a model trained by `make train`?")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("name: x\nencoder: tiny\nmax_lenght: 64\n", encoding="utf-8")
+    done = run_cli("train", typo, cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {typo}: invalid config: max_lenght: Extra inputs are not permitted")
+
+
+def test_validate_reports_every_problem(tmp_path):
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text('{"id": "a", "text": "في حلب", "entities": [{"start": 3, "end": 5, "label": "LOCATION"}]}\n'
+                   '{"id": "a", "text": ""}\n', encoding="utf-8")
+    done = run_cli("validate", bad, "--labels", ROOT / "configs" / "labels.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{bad}:1: document 'a': span [3:5] 'حل' (LOCATION): not on word boundaries (context 'في حلب')",
+        f"{bad}:2: document 'a': duplicate document id (first at {bad}:1)",
+        f"{bad}:2: document 'a': text is empty",
+        "1 file(s), 2 documents, 3 problem(s)",
+    ]

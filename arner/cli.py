@@ -66,7 +66,7 @@ def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL 
     """Score MODEL on the test split (or DATA): per-label table, report.md and metrics.json."""
     from arner.config import Config
     from arner.documents import load_corpus
-    from arner.evaluate import label_table, predict_documents, score, write_report
+    from arner.evaluate import known_forms, label_table, predict_documents, score, write_report
     from arner.schema import load_schema
     from arner.splits import split_documents
     from arner.tagger import Tagger
@@ -78,15 +78,16 @@ def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL 
         raise InputError(f"{model}: no training_config.yaml; is this a model trained by `make train`?")
     config = Config.model_validate(yaml.safe_load(config_file.read_text(encoding="utf-8")))
     schema = load_schema(config.data.labels)
+    splits = split_documents(load_corpus(config.data.corpus, schema), config.data.dev_percent, config.data.test_percent)
     if data is None:
-        docs = split_documents(load_corpus(config.data.corpus, schema), config.data.dev_percent, config.data.test_percent)["test"]
+        docs = splits["test"]
         name, out = f"{config.data.corpus} (test split)", out or Path("eval") / model.name
     else:
         docs = load_corpus(data, schema)
         name, out = str(data), out or Path("eval") / model.name / data.stem
     if not docs:
         raise InputError(f"{name}: no documents to evaluate")
-    metrics = score(docs, predict_documents(Tagger.load(model), docs), schema.names)
+    metrics = score(docs, predict_documents(Tagger.load(model), docs), schema.names, known=known_forms(splits["train"]))
     write_report(metrics, out, f"{model.name} on {name}")
     print(f"{model.name} on {name}\n{label_table(metrics)}\n\nreport: {out / 'report.md'}")
 

@@ -80,11 +80,35 @@ def _error_row(doc: Document, span: tuple[int, int, str]) -> dict:
             "sentence": doc.text[sentence[0] : sentence[1]]}
 
 
-def score(gold: list[Document], pred: list[Document], labels: list[str]) -> dict:
+def seen_unseen_scores(gold: list[Document], pred: list[Document], known: set[tuple[str, str]]) -> dict:
+    """Span scores split by whether an entity's (surface form, label) occurs in ``known`` (the training data)."""
+    counts = {"seen": Counter(), "unseen": Counter()}
+    for g, p in zip(gold, pred):
+        gs = {(e.start, e.end, e.label) for e in g.entities}
+        ps = {(e.start, e.end, e.label) for e in p.entities}
+        group = lambda span: "seen" if (g.text[span[0]:span[1]], span[2]) in known else "unseen"  # noqa: E731
+        for span in gs & ps:
+            counts[group(span)]["tp"] += 1
+        for span in ps - gs:
+            counts[group(span)]["fp"] += 1
+        for span in gs - ps:
+            counts[group(span)]["fn"] += 1
+    return {name: _prf(c["tp"], c["fp"], c["fn"]) for name, c in counts.items()}
+
+
+def known_forms(docs: list[Document]) -> set[tuple[str, str]]:
+    return {(d.text[e.start:e.end], e.label) for d in docs for e in d.entities}
+
+
+def score(gold: list[Document], pred: list[Document], labels: list[str], known: set[tuple[str, str]] | None = None) -> dict:
+    """All scores of predicted vs gold documents; with ``known``, also seen vs unseen entity names."""
     if [d.id for d in gold] != [d.id for d in pred]:
         raise ValueError("gold and predicted documents must be in the same order")
     spans = span_scores(gold, pred, labels)
-    return {"mode": MODE, "documents": len(gold), "seqeval": seqeval_scores(gold, pred, labels), **spans}
+    metrics = {"mode": MODE, "documents": len(gold), "seqeval": seqeval_scores(gold, pred, labels), **spans}
+    if known is not None:
+        metrics["names"] = seen_unseen_scores(gold, pred, known)
+    return metrics
 
 
 def label_table(metrics: dict) -> str:
@@ -96,6 +120,10 @@ def label_table(metrics: dict) -> str:
         s = metrics[name]
         rows.append(f"| *{name} avg* | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {metrics['micro']['support'] if name == 'micro' else ''} |")
     rows.append(f"\nseqeval micro-F1 ({metrics['mode']}): {metrics['seqeval']['micro_f1']:.3f}")
+    if "names" in metrics:
+        rows += ["", "| entity names | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+        rows += [f"| {k} in training data | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+                 for k, s in metrics["names"].items()]
     return "\n".join(rows)
 
 

@@ -20,7 +20,7 @@ from arner.config import Config
 from arner.documents import load_corpus
 from arner.encoders import build_tiny, ensure_encoder_available
 from arner.errors import InputError
-from arner.evaluate import label_table, predict_documents, score
+from arner.evaluate import known_forms, label_table, predict_documents, score
 from arner.schema import load_schema
 from arner.splits import split_documents
 from arner.tagger import Tagger, TaggerSettings
@@ -124,7 +124,8 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
 
     # Final scores with the best checkpoint (loaded at the end of training).
     tagger = Tagger(trainer.model, tokenizer, settings, batch_size=t.eval_batch_size)
-    results = {name: score(splits[name], predict_documents(tagger, splits[name]), schema.names)
+    known = known_forms(splits["train"])
+    results = {name: score(splits[name], predict_documents(tagger, splits[name]), schema.names, known)
                for name in ("dev", "test") if splits[name]}
     save_model(trainer.model, tokenizer, settings, config, config_path, results, train_seconds)
     for name, metrics in results.items():

@@ -36,3 +36,12 @@ def test_seqeval_strict_agrees_with_span_scores():
     for label in LABELS:
         assert m["seqeval"]["per_label"][label]["f1"] == m["per_label"][label]["f1"]
         assert m["seqeval"]["per_label"][label]["support"] == m["per_label"][label]["support"]
+
+
+def test_seen_and_unseen_names_are_scored_apart():
+    known = {("الطيران الروسي", "ARMED_GROUP"), ("الرقة", "LOCATION"), ("قرب", "LOCATION")}
+    m = score(GOLD, PRED, LABELS, known=known)
+    assert m["names"] == {
+        "seen": {"precision": 0.6667, "recall": 1.0, "f1": 0.8, "support": 2},
+        "unseen": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 3},
+    }

@@ -1,5 +1,5 @@
 # The one entry point. Targets read like the workflow; each names its inputs and outputs.
-#   make setup | data | validate | stats | base | train | eval | predict | test
+#   make setup | data | validate | lint-data | stats | base | train | eval | predict | test
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +10,7 @@ MODEL ?= models/offline
 WHEELS := .cache/wheels
 E5 := models/base/multilingual-e5-small
 
-.PHONY: setup data validate stats base train eval predict test
+.PHONY: setup data validate lint-data stats base train eval predict test
 
 ## setup: create .venv with every dependency pinned (requirements.lock; CPU torch==2.13.0)
 setup: $(VENV)/.done
@@ -28,6 +28,10 @@ data: $(VENV)/.done
 ## validate: check every gold document (offsets, word boundaries, labels, ids, JSON, UTF-8)
 validate: $(VENV)/.done
 	$(ARNER) validate annotations/gold
+
+## lint-data: consistency findings (label conflicts, unannotated occurrences, guideline rules) not listed as exceptions
+lint-data: $(VENV)/.done
+	$(ARNER) lint annotations/gold --exceptions annotations/lint-exceptions.txt
 
 ## stats: per-split corpus counts, also written to annotations/STATS.md
 stats: $(VENV)/.done

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from arner.text import NORMALIZERS, Word
 
 IGNORE = -100
@@ -59,22 +61,9 @@ class Window:
 
     text_index: int
     input_ids: list[int]
-    first_positions: list[int]   # token position of each word's first subword
-    first_words: list[int]       # the word index at each of those positions
+    first_positions: np.ndarray  # token position of each word's first subword
+    first_words: np.ndarray      # the word index at each of those positions
     owned: tuple[int, int]       # words [start, end) whose prediction is read here
-
-
-def _word_pieces(tokenizer, words: list[list[str]]) -> list[list[list[int]]]:
-    """Subword ids per word per text; a word the tokenizer drops entirely becomes the unknown token."""
-    encoded = tokenizer(words, is_split_into_words=True, add_special_tokens=False, verbose=False)
-    pieces = []
-    for i, text_words in enumerate(words):
-        per_word: list[list[int]] = [[] for _ in text_words]
-        for token_id, word_id in zip(encoded["input_ids"][i], encoded.word_ids(i)):
-            if word_id is not None:
-                per_word[word_id].append(token_id)
-        pieces.append([p or [tokenizer.unk_token_id] for p in per_word])
-    return pieces
 
 
 def _window_bounds(lengths: list[int], budget: int, overlap: int) -> list[tuple[int, int]]:
@@ -95,23 +84,49 @@ def _window_bounds(lengths: list[int], budget: int, overlap: int) -> list[tuple[
         start = next_start
 
 
+def _split_into_windows(text_index: int, pieces: list[list[int]], budget: int, overlap: int, cls: int, sep: int) -> list[Window]:
+    """Windows over a text's words (given as subword ids per word); each word owned by one window."""
+    pieces = [p[:budget] for p in pieces]  # a single word longer than a window keeps its first subwords
+    bounds = _window_bounds([len(p) for p in pieces], budget, overlap)
+    windows = []
+    for k, (start, end) in enumerate(bounds):
+        own_start = start if k == 0 else (start + bounds[k - 1][1]) // 2
+        own_end = end if k == len(bounds) - 1 else (bounds[k + 1][0] + end) // 2
+        ids, firsts = [cls], []
+        for w in range(start, end):
+            firsts.append(len(ids))
+            ids.extend(pieces[w])
+        ids.append(sep)
+        windows.append(Window(text_index, ids, np.array(firsts), np.arange(start, end), (own_start, own_end)))
+    return windows
+
+
 def make_windows(tokenizer, texts_words: list[list[Word]], normalize: str, max_length: int, overlap: int) -> list[Window]:
-    """Encode texts (already split into words) as windows of at most ``max_length`` tokens."""
+    """Encode texts (already split into words) as windows of at most ``max_length`` tokens.
+
+    One batched tokenizer call; a text that fits in one window takes a vectorised path. A
+    word the tokenizer drops entirely (e.g. a lone format character) becomes the unknown token.
+    Texts without words get no window.
+    """
     norm = NORMALIZERS[normalize]
     budget = max_length - 2
-    strings = [[norm(w.text) for w in words] for words in texts_words]
+    cls, sep, unk = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.unk_token_id
+    nonempty = [i for i, words in enumerate(texts_words) if words]
+    if not nonempty:
+        return []
+    strings = [[norm(w.text) for w in texts_words[i]] for i in nonempty]
+    encoded = tokenizer(strings, is_split_into_words=True, add_special_tokens=False, verbose=False)
     windows = []
-    for text_index, pieces in enumerate(_word_pieces(tokenizer, strings) if strings else []):
-        pieces = [p[:budget] for p in pieces]  # a single word longer than a window keeps its first subwords
-        bounds = _window_bounds([len(p) for p in pieces], budget, overlap) if pieces else [(0, 0)]
-        for k, (start, end) in enumerate(bounds):
-            own_start = start if k == 0 else (start + bounds[k - 1][1]) // 2
-            own_end = end if k == len(bounds) - 1 else (bounds[k + 1][0] + end) // 2
-            ids, firsts, words = [tokenizer.cls_token_id], [], []
-            for w in range(start, end):
-                firsts.append(len(ids))
-                words.append(w)
-                ids.extend(pieces[w])
-            ids.append(tokenizer.sep_token_id)
-            windows.append(Window(text_index, ids, firsts, words, (own_start, own_end)))
+    for row, text_index in enumerate(nonempty):
+        ids = encoded["input_ids"][row]
+        word_ids = np.asarray(encoded.word_ids(row), dtype=np.int64)
+        n_words = len(strings[row])
+        starts = np.flatnonzero(np.r_[True, word_ids[1:] != word_ids[:-1]]) if len(ids) else np.zeros(0, np.int64)
+        if len(ids) <= budget and len(starts) == n_words:
+            windows.append(Window(text_index, [cls, *ids, sep], starts + 1, np.arange(n_words), (0, n_words)))
+            continue
+        pieces: list[list[int]] = [[] for _ in range(n_words)]
+        for token_id, word_id in zip(ids, word_ids.tolist()):
+            pieces[word_id].append(token_id)
+        windows += _split_into_windows(text_index, [p or [unk] for p in pieces], budget, overlap, cls, sep)
     return windows

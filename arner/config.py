@@ -33,6 +33,15 @@ class DataConfig(Strict):
     test_percent: int = 10
 
 
+class ExtraCorpus(Strict):
+    """A public CoNLL corpus added to the training split (never to dev/test)."""
+
+    path: str
+    labels: dict[str, str]                 # its entity type -> a schema label; other types are masked
+    keep_only_with: list[str] = []         # keep only sentences with one of these schema labels (empty: all)
+    mask_numbers: bool = True              # its numerals were never annotated as COUNT: mask them
+
+
 class TrainingConfig(Strict):
     epochs: int = 10
     learning_rate: float = 5e-5
@@ -54,6 +63,7 @@ class Config(Strict):
     max_length: int = 256                  # subword tokens per window, special tokens included
     window_overlap: int = 64               # subword tokens shared by consecutive windows
     data: DataConfig = Field(default_factory=DataConfig)
+    extra_corpora: list[ExtraCorpus] = []
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     output_dir: str | None = None          # default: models/<name>
 

@@ -180,10 +180,10 @@ def load_corpus(path: str | Path, schema: LabelSchema) -> list[Document]:
         located += docs
         problems += file_problems
     problems += validate_documents(located, schema)
+    if len(problems) == 1:
+        raise InputError(str(problems[0]))
     if problems:
-        shown = "\n".join(map(str, problems[:20]))
-        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise InputError(f"{len(problems)} problem(s) in {path}:\n{shown}{more}")
+        raise InputError(f"{len(problems)} problems in {path}, the first: {problems[0]} (all: arner validate {path})")
     return [item.doc for item in located]
 
 

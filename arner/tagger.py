@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from arner.align import make_windows, repair_iob2, tags_to_spans
@@ -57,32 +58,37 @@ class Tagger:
 
     @torch.inference_mode()
     def word_probabilities(self, texts_words) -> list[torch.Tensor]:
-        """Per text, a [words, labels] tensor of probabilities read from each word's owning window."""
+        """Per text, a [words, labels] tensor of probabilities read from each word's owning window.
+
+        Windows are sorted by length and batched (padded to a multiple of 8); each batch's
+        owned first-subword positions are gathered on the device in one indexing operation.
+        """
         s = self.settings
         windows = make_windows(self.tokenizer, texts_words, s.normalize, s.max_length, s.window_overlap)
         model = self.model.to(self.device).eval()
-        num_labels = len(self.id2label)
-        out = [torch.zeros(len(words), num_labels) for words in texts_words]
+        offsets = np.concatenate([[0], np.cumsum([len(words) for words in texts_words])])
+        flat = torch.zeros(int(offsets[-1]), len(self.id2label))
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         pad = self.tokenizer.pad_token_id
         use_bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
         for b in range(0, len(order), self.batch_size):
             batch = [windows[i] for i in order[b : b + self.batch_size]]
-            width = max(len(w.input_ids) for w in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            width = -(-max(len(w.input_ids) for w in batch) // 8) * 8
+            ids = np.full((len(batch), width), pad, dtype=np.int64)
+            rows, positions, targets = [], [], []
             for row, w in enumerate(batch):
-                ids[row, : len(w.input_ids)] = torch.tensor(w.input_ids)
-                mask[row, : len(w.input_ids)] = 1
+                ids[row, : len(w.input_ids)] = w.input_ids
+                owned = (w.first_words >= w.owned[0]) & (w.first_words < w.owned[1])
+                positions.append(w.first_positions[owned])
+                targets.append(w.first_words[owned] + offsets[w.text_index])
+                rows.append(np.full(len(positions[-1]), row))
+            input_ids = torch.from_numpy(ids).to(self.device, non_blocking=True)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                logits = model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-            probs = logits.float().softmax(-1).cpu()
-            for row, w in enumerate(batch):
-                own_start, own_end = w.owned
-                for pos, word in zip(w.first_positions, w.first_words):
-                    if own_start <= word < own_end:
-                        out[w.text_index][word] = probs[row, pos]
-        return out
+                logits = model(input_ids=input_ids, attention_mask=(input_ids != pad).long()).logits
+            rows_t = torch.from_numpy(np.concatenate(rows)).to(self.device)
+            pos_t = torch.from_numpy(np.concatenate(positions)).to(self.device)
+            flat[torch.from_numpy(np.concatenate(targets))] = logits[rows_t, pos_t].float().softmax(-1).cpu()
+        return [flat[offsets[i] : offsets[i + 1]] for i in range(len(texts_words))]
 
     def tag(self, texts: list[str]) -> list[list[dict]]:
         """Entities per text: ``start``, ``end``, ``label``, ``text`` (== text[start:end]), ``score``."""

@@ -53,13 +53,23 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def strip_marks(text: str) -> str:
+    """``text`` without tashkeel (and other Arabic combining marks) and without tatweel."""
+    return _TASHKEEL_RE.sub("", text).replace(TATWEEL, "")
+
+
+def western_digits(text: str) -> str:
+    """Eastern Arabic and Persian digits replaced by Western ones (``٤٩`` -> ``49``)."""
+    return text.translate(_EASTERN_DIGITS)
+
+
 def normalize_arabert(word: str) -> str:
     """AraBERT v0.2 preprocessing of one word: no tashkeel/tatweel, Western digits, '/' -> '-'.
 
     (Spaces around punctuation are already given: the word splitter makes punctuation its
     own word.) Returns the word unchanged if normalisation would leave nothing.
     """
-    out = _TASHKEEL_RE.sub("", word).replace(TATWEEL, "").translate(_EASTERN_DIGITS)
+    out = western_digits(strip_marks(word))
     out = out.replace("/", "-")
     return out or word
 

@@ -17,6 +17,7 @@ import yaml
 
 from arner.align import IGNORE, make_windows, word_tags
 from arner.config import Config
+from arner.conll import read_conll
 from arner.documents import load_corpus
 from arner.encoders import build_tiny, ensure_encoder_available
 from arner.errors import InputError
@@ -28,14 +29,24 @@ from arner.text import split_words
 
 
 def training_features(docs, tokenizer, config: Config, label2id: dict[str, int]) -> list[dict]:
-    """One example per window: input ids and the label of each word on its first subword."""
+    """One example per window: input ids and the label of each word on its first subword.
+
+    Training windows do not overlap (overlap only adds compute here); inference windows do.
+    """
     words = [split_words(d.text) for d in docs]
     tags = [word_tags(w, d.entities) for w, d in zip(words, docs)]
+    for doc_words, doc_tags, doc in zip(words, tags, docs):  # spans a corpus never annotated: no loss
+        for start, end in doc.meta.get("unlabelled", []):
+            for i, w in enumerate(doc_words):
+                if w.start < end and start < w.end:
+                    doc_tags[i] = None
     features = []
-    for window in make_windows(tokenizer, words, config.normalize, config.max_length, config.window_overlap):
+    # No overlap in training: each window is an example of its own, and overlap would only add compute.
+    for window in make_windows(tokenizer, words, config.normalize, config.max_length, overlap=0):
         labels = [IGNORE] * len(window.input_ids)
         for pos, word in zip(window.first_positions, window.first_words):
-            labels[pos] = label2id[tags[window.text_index][word]]
+            tag = tags[window.text_index][word]
+            labels[pos] = IGNORE if tag is None else label2id[tag]
         features.append({"input_ids": window.input_ids, "attention_mask": [1] * len(window.input_ids), "labels": labels})
     return features
 
@@ -71,6 +82,11 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
         if not splits[name]:
             raise InputError(f"{config.data.corpus}: the {name} split is empty ({len(docs)} documents); add documents or set meta.split")
     set_seed(config.training.seed)  # the tiny encoder's random weights, too
+    for extra in config.extra_corpora:
+        extra_docs = [d for d in read_conll(extra.path, extra.labels, extra.mask_numbers)
+                      if not extra.keep_only_with or any(e.label in extra.keep_only_with for e in d.entities)]
+        print(f"[train] + {len(extra_docs)} sentences from {extra.path} (training split only)", flush=True)
+        splits["train"] = splits["train"] + extra_docs
     encoder = _encoder_dir(config, splits["train"])
     print(f"[train] {config.name}: encoder {encoder}; documents train {len(splits['train'])}, "
           f"dev {len(splits['dev'])}, test {len(splits['test'])}", flush=True)

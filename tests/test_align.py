@@ -33,7 +33,7 @@ def test_first_subword_alignment(tiny_tokenizer):
     [window] = make_windows(tiny_tokenizer, [words], "none", 64, 8)
     tokens = tiny_tokenizer.convert_ids_to_tokens(window.input_ids)
     assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
-    assert window.first_words == [0, 1, 2, 3, 4] and window.owned == (0, 5)
+    assert window.first_words.tolist() == [0, 1, 2, 3, 4] and window.owned == (0, 5)
     # each word's first subword starts it (no ## continuation); the others continue it
     for k, pos in enumerate(window.first_positions):
         end = window.first_positions[k + 1] if k + 1 < len(window.first_positions) else len(tokens) - 1
@@ -51,7 +51,7 @@ def test_long_text_windows_cover_every_word_once(tiny_tokenizer):
     owned = [i for w in windows for i in range(*w.owned)]
     assert owned == list(range(len(words)))  # every word owned exactly once, in order
     for w in windows:
-        assert set(range(*w.owned)) <= set(w.first_words)  # owners really contain the word
+        assert set(range(*w.owned)) <= set(w.first_words.tolist())  # owners really contain the word
     for a, b in zip(windows, windows[1:]):
         assert b.first_words[0] < a.first_words[-1]  # consecutive windows overlap
 

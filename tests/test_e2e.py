@@ -174,6 +174,21 @@ def test_bad_input_gets_one_line_errors_and_writes_nothing(trained, tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == f"error: {bad}:2: invalid JSON: Expecting value"
     assert not (tmp_path / "out.jsonl").exists()
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    done = run_cli("predict", model_dir, empty, tmp_path / "out.jsonl", cwd=folder)
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {empty}: file is empty")
+    no_text = tmp_path / "no_text.jsonl"
+    no_text.write_text('{"id": "1", "text": "في حلب"}\n{"id": "2", "text": ""}\n', encoding="utf-8")
+    done = run_cli("predict", model_dir, no_text, tmp_path / "out.jsonl", cwd=folder)
+    assert done.stderr.strip().splitlines()[-1] == f"error: {no_text}:2: expected an object with a non-empty 'text' string"
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text('{"id": "1", "text": "في حلب", "entities": [{"start": 3, "end": 6, "label": "CITY"}]}\n'
+                       '{"id": "2", "text": " "}\n', encoding="utf-8")
+    done = run_cli("eval", model_dir, "--data", unknown, cwd=folder)
+    assert (done.returncode, done.stderr.strip()) == (2, (
+        f"error: 2 problems in {unknown}, the first: {unknown}:1: document '1': span [3:6] 'حلب' (CITY): "
+        f"unknown label 'CITY' (known: ARMED_GROUP, LOCATION, COUNT) (all: arner validate {unknown})"))
     missing = run_cli("eval", tmp_path / "nope", cwd=folder)
     assert (missing.returncode, missing.stderr.strip()) == (
         2, f"error: {tmp_path / 'nope'}: no training_config.yaml; is this a model trained by `make train`?")

@@ -1,5 +1,6 @@
 # The one entry point. Targets read like the workflow; each names its inputs and outputs.
-#   make setup | data | validate | lint-data | stats | base | train | eval | predict | test
+#   make setup | data | validate | lint-data | aliases | stats | base | train | eval | predict | test
+#   make label | import | pull | agreement | predict-ls | label-stop | screenshot | bench  (Label Studio)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ MODEL ?= models/offline
 WHEELS := .cache/wheels
 E5 := models/base/multilingual-e5-small
 
-.PHONY: setup data validate lint-data stats base train eval predict test
+.PHONY: setup data validate lint-data aliases stats base train eval predict test label label-stop import pull agreement predict-ls screenshot bench
 
 ## setup: create .venv with every dependency pinned (requirements.lock; CPU torch==2.13.0)
 setup: $(VENV)/.done
@@ -32,6 +33,10 @@ validate: $(VENV)/.done
 ## lint-data: consistency findings (label conflicts, unannotated occurrences, guideline rules) not listed as exceptions
 lint-data: $(VENV)/.done
 	$(ARNER) lint annotations/gold --exceptions annotations/lint-exceptions.txt
+
+## aliases: frequent ARMED_GROUP names that configs/aliases.yaml does not map yet (TOP=30)
+aliases: $(VENV)/.done
+	$(ARNER) aliases annotations/gold --table configs/aliases.yaml --top $(or $(TOP),30)
 
 ## stats: per-split corpus counts, also written to annotations/STATS.md
 stats: $(VENV)/.done
@@ -55,6 +60,41 @@ eval: $(VENV)/.done
 ## predict: tag INPUT (.txt or .jsonl) with MODEL into OUTPUT (.jsonl)
 predict: $(VENV)/.done
 	$(ARNER) predict $(MODEL) $(INPUT) $(OUTPUT)
+
+## label: install (once) and start Label Studio on 127.0.0.1 (data in labelstudio-data/), create or
+## update the project from configs/labels.yaml, print the URL; credentials from the environment or .env
+label: $(VENV)/.done
+	$(ARNER) ls label
+
+## label-stop: stop the Label Studio server that `make label` started
+label-stop: $(VENV)/.done
+	$(ARNER) ls stop
+
+## import: import INPUT (.txt one document per line, or JSONL id+text) as tasks, skipping duplicates;
+## MODEL=models/<name> attaches that model's predictions
+import: $(VENV)/.done
+	$(ARNER) ls import $(INPUT) $(if $(filter command line environment,$(origin MODEL)),--model $(MODEL))
+
+## pull: export all annotations to annotations/exports/ (timestamped), convert to annotations/gold/labelstudio.jsonl, validate
+pull: $(VENV)/.done
+	$(ARNER) ls pull
+
+## agreement: span F1 per label and Cohen's kappa between annotators -> annotations/AGREEMENT.md
+agreement: $(VENV)/.done
+	$(ARNER) ls agreement
+
+## predict-ls: push MODEL's predictions to the Label Studio tasks that have none
+predict-ls: $(VENV)/.done
+	$(ARNER) ls predict $(MODEL)
+
+## screenshot: docs/labelstudio-screenshot.png of the labeling page (needs Debian's chromium; not in CI)
+screenshot: $(VENV)/.done
+	@test -x /usr/bin/chromium || { echo "install Debian's browser first: apt-get install -y chromium"; exit 2; }
+	$(PY) docs/screenshot.py docs/labelstudio-screenshot.png
+
+## bench: benchmarks; results JSON under bench/results/
+bench: $(VENV)/.done
+	$(PY) bench/labelstudio_bench.py
 
 ## test: the test suite (what CI runs)
 test: $(VENV)/.done

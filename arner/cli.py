@@ -72,6 +72,23 @@ def lint(corpus: Path = typer.Argument(Path("annotations/gold"), help="JSONL fil
 
 
 @app.command()
+def aliases(corpus: Path = typer.Argument(Path("annotations/gold"), help="JSONL file or folder"),
+            table: Path = typer.Option(Path("configs/aliases.yaml"), help="alias table"),
+            top: int = typer.Option(30, help="how many names to list (0: all)"),
+            labels: Path = Path("configs/labels.yaml")) -> None:
+    """Frequent ARMED_GROUP names (normalized) that the alias table does not map yet, with counts."""
+    from arner.aliases import load_aliases, unmapped_forms
+    from arner.documents import load_corpus
+    from arner.schema import load_schema
+
+    mapped = load_aliases(table)  # a broken table fails here, naming the file
+    forms = unmapped_forms(load_corpus(corpus, load_schema(labels)), top=top or None, path=table)
+    for form, count in forms:
+        print(f"{count:5d}  {form}")
+    print(f"{len(mapped)} canonical names in {table}; {len(forms)} unmapped name(s) listed")
+
+
+@app.command()
 def train(config: Path) -> None:
     """Fine-tune the encoder named in CONFIG; resumes an interrupted run."""
     from arner.config import load_config
@@ -81,7 +98,8 @@ def train(config: Path) -> None:
 
 
 @app.command("eval")
-def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL documents (default: the test split of the model's corpus)"),
+def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL documents, or a .conll file (default: the test split of the model's corpus)"),
+             conll_labels: str = typer.Option("LOC=LOCATION", help="for .conll data: TYPE=LABEL pairs, comma-separated; other types are dropped"),
              out: Optional[Path] = typer.Option(None, help="report folder (default eval/<model name>[/<data name>])")) -> None:
     """Score MODEL on the test split (or DATA): per-label table, report.md and metrics.json."""
     from arner.config import Config
@@ -102,6 +120,12 @@ def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL 
     if data is None:
         docs = splits["test"]
         name, out = f"{config.data.corpus} (test split)", out or Path("eval") / model.name
+    elif data.suffix == ".conll":
+        from arner.conll import read_conll
+
+        mapping = dict(pair.split("=", 1) for pair in conll_labels.split(","))
+        docs = read_conll(data, mapping, mask_numbers=False)
+        name, out = f"{data} (mapped {conll_labels})", out or Path("eval") / model.name / f"{data.parent.name}-{data.stem}"
     else:
         docs = load_corpus(data, schema)
         name, out = str(data), out or Path("eval") / model.name / data.stem
@@ -285,6 +309,68 @@ def ls_agreement(export: Optional[Path] = typer.Option(None, help="export file (
     with atomic_write(out) as f:
         f.write(report)
     print(report + f"\nwritten to {out}")
+
+
+@app.command()
+def suggest(input: Path, model: Path, n: int = 200, diversity: float = 0.5,
+            out: Optional[Path] = typer.Option(None, help="ranked JSONL (default annotations/suggested/<input>-top<N>.jsonl)"),
+            to_label_studio: bool = typer.Option(True, "--import/--no-import", help="import the top N into Label Studio with pre-annotations")) -> None:
+    """Rank unlabelled documents by model uncertainty (with diversity); import the top N for annotation."""
+    from arner import labelstudio as ls
+    from arner.active import margin_uncertainty, rank_documents
+    from arner.documents import atomic_write
+    from arner.tagger import Tagger
+    from arner.text import split_words
+
+    records = ls.read_raw(input)
+    if not records:
+        raise InputError(f"{input}: no documents")
+    tagger = Tagger.load(model)
+    probs = tagger.word_probabilities([split_words(r["text"]) for r in records])
+    uncertainty = [margin_uncertainty(p) for p in probs]
+    chosen = [records[i] | {"uncertainty": round(uncertainty[i], 4)} for i in rank_documents([r["text"] for r in records], uncertainty, n, diversity)]
+    out = out or Path("annotations/suggested") / f"{input.stem}-top{n}.jsonl"
+    with atomic_write(out) as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
+    print(f"{input}: {len(records)} documents ranked; top {len(chosen)} written to {out}")
+    if to_label_studio:
+        settings = ls.load_settings()
+        client = ls.connect(settings)
+        imported, duplicates = ls.import_tasks(client, ls.project_id(client, settings.project),
+                                               ls.make_tasks(chosen), tagger, model.name)
+        print(f"imported {imported} task(s) with pre-annotations of {model.name} ({duplicates} already there)")
+
+
+@app.command("active-sim")
+def active_sim(config: Path = Path("configs/offline.yaml"), seed_docs: int = 20, batch: int = 20, rounds: int = 8,
+               out: Path = Path("eval/active-learning")) -> None:
+    """Simulate active learning on the gold corpus (uncertainty vs random); write a report with a plot."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from arner.active import simulate, word_features, write_simulation_report
+    from arner.config import load_config
+    from arner.documents import load_corpus
+    from arner.encoders import ensure_encoder_available
+    from arner.schema import load_schema
+    from arner.splits import split_documents
+
+    cfg = load_config(config)
+    ensure_encoder_available(cfg.encoder)
+    schema = load_schema(cfg.data.labels)
+    splits = split_documents(load_corpus(cfg.data.corpus, schema), cfg.data.dev_percent, cfg.data.test_percent)
+    tokenizer, model = AutoTokenizer.from_pretrained(cfg.encoder), AutoModel.from_pretrained(cfg.encoder).eval()
+    train_f = word_features(model, tokenizer, splits["train"], cfg.max_length)
+    dev_f = word_features(model, tokenizer, splits["dev"], cfg.max_length)
+    result = simulate(splits["train"], splits["dev"], train_f, dev_f, schema, seed_docs, batch, rounds)
+    setup = (f"Gold corpus `{cfg.data.corpus}`: {len(splits['train'])} training documents as the pool, "
+             f"{len(splits['dev'])} dev documents for scoring ({'seqeval strict IOB2'}). A linear probe on frozen "
+             f"`{cfg.encoder}` word features is retrained after each round (a stand-in for fine-tuning that "
+             f"fits in minutes on a CPU). Seed {seed_docs} random documents, then {rounds} rounds of {batch}: "
+             f"uncertainty = mean margin of the 10 least certain words, with a bag-of-words diversity penalty "
+             f"(0.5 x highest cosine similarity to a picked document); random = mean of 3 runs. "
+             f"Command: `make active-sim`.")
+    write_simulation_report(result, out, setup)
+    print((out / "report.md").read_text(encoding="utf-8"))
 
 
 def main() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from arner.errors import InputError
+from arner.yamlfile import load_yaml
 
 
 class Strict(BaseModel):
@@ -78,20 +78,7 @@ class Config(Strict):
 
 
 def load_config(path: str | Path) -> Config:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: config file not found") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: config must be a YAML mapping")
-    try:
-        config = Config.model_validate(raw)
-    except ValidationError as exc:
-        errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InputError(f"{path}: invalid config: {errors}") from None
+    config = load_yaml(path, Config, "config file")
     if config.encoder == "tiny" and config.tiny is None:
         config = config.model_copy(update={"tiny": TinyEncoder()})
     if config.window_overlap * 2 >= config.max_length - 2:

@@ -135,8 +135,8 @@ def span_problems(doc: Document, schema: LabelSchema) -> list[str]:
     text, messages = doc.text, []
     if not text.strip():
         return ["text is empty"]
-    starts = {w.start for w in split_words(text)}
-    ends = {w.end for w in split_words(text)}
+    words = split_words(text)
+    starts, ends = {w.start for w in words}, {w.end for w in words}
     ordered = sorted(doc.entities, key=lambda e: (e.start, e.end))
     for ent in ordered:
         where = f"span [{ent.start}:{ent.end}] {text[max(ent.start, 0):max(ent.end, 0)]!r} ({ent.label})"

@@ -6,10 +6,9 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from arner.errors import InputError
+from arner.yamlfile import load_yaml
 
 DEFAULT_LABELS_PATH = Path(__file__).resolve().parent.parent / "configs" / "labels.yaml"
 
@@ -60,14 +59,4 @@ class LabelSchema(BaseModel):
 
 
 def load_schema(path: str | Path = DEFAULT_LABELS_PATH) -> LabelSchema:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: label schema not found") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {exc}") from None
-    try:
-        return LabelSchema.model_validate(raw)
-    except Exception as exc:  # pydantic ValidationError
-        raise InputError(f"{path}: invalid label schema: {exc}") from None
+    return load_yaml(path, LabelSchema, "label schema")

@@ -90,8 +90,15 @@ class Tagger:
             flat[torch.from_numpy(np.concatenate(targets))] = logits[rows_t, pos_t].float().softmax(-1).cpu()
         return [flat[offsets[i] : offsets[i + 1]] for i in range(len(texts_words))]
 
-    def tag(self, texts: list[str]) -> list[list[dict]]:
-        """Entities per text: ``start``, ``end``, ``label``, ``text`` (== text[start:end]), ``score``."""
+    def tag(self, texts: list[str], enrich: bool = True) -> list[list[dict]]:
+        """Entities per text: ``start``, ``end``, ``label``, ``text`` (== text[start:end]), ``score``.
+
+        With ``enrich`` (the default) each entity also gets ``normalized`` (no proclitics,
+        tashkeel or tatweel), ARMED_GROUP ``canonical`` (configs/aliases.yaml) and COUNT
+        ``value``/``range``/``qualifier``/``unit``/``unit_singular`` (``arner.normalize.enrich``).
+        """
+        from arner.normalize import enrich as add_fields
+
         texts_words = [split_words(t) for t in texts]
         results = []
         for text, words, probs in zip(texts, texts_words, self.word_probabilities(texts_words)):
@@ -100,9 +107,10 @@ class Tagger:
                 continue
             best, ids = probs.max(-1)
             tags = repair_iob2([self.id2label[int(i)] for i in ids])
-            results.append([
+            entities = [
                 {"start": start, "end": end, "label": label, "text": text[start:end],
                  "score": round(float(best[first:last].mean()), 4)}
                 for start, end, label, first, last in tags_to_spans(words, tags)
-            ])
+            ]
+            results.append([add_fields(e) for e in entities] if enrich else entities)
         return results

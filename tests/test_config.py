@@ -18,7 +18,7 @@ def test_unknown_key_is_an_error(tmp_path):
     path.write_text("name: x\nencoder: tiny\ntraining:\n  epoch: 3\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         load_config(path)
-    assert str(err.value) == f"{path}: invalid config: training.epoch: Extra inputs are not permitted"
+    assert str(err.value) == f"{path}: invalid config file: training.epoch: Extra inputs are not permitted"
 
 
 def test_missing_and_malformed_configs(tmp_path):

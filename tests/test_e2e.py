@@ -195,7 +195,7 @@ def test_bad_input_gets_one_line_errors_and_writes_nothing(trained, tmp_path):
     typo = tmp_path / "typo.yaml"
     typo.write_text("name: x\nencoder: tiny\nmax_lenght: 64\n", encoding="utf-8")
     done = run_cli("train", typo, cwd=tmp_path)
-    assert (done.returncode, done.stderr.strip()) == (2, f"error: {typo}: invalid config: max_lenght: Extra inputs are not permitted")
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {typo}: invalid config file: max_lenght: Extra inputs are not permitted")
 
 
 def test_validate_reports_every_problem(tmp_path):

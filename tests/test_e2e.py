@@ -13,6 +13,7 @@ import yaml
 
 from arner.config import load_config
 from arner.documents import load_corpus
+from arner.schema import load_schema
 from arner.tagger import Tagger
 from arner.text import split_words
 from arner.train import train
@@ -97,6 +98,35 @@ def test_predict_txt_and_jsonl_give_exact_offsets(trained):
         for r in rows:
             assert all(r["text"][e["start"]:e["end"]] == e["text"] for e in r["entities"])
     assert rows[0]["id"] == "n0" and rows[0]["src"] == "x"
+
+
+def test_predict_resumes_after_the_lines_already_written(trained):
+    folder, model_dir, _ = trained
+    texts = [f"قصف الطيران الروسي بلدة رقم {i} في ريف إدلب" for i in range(6)]
+    src = folder / "stream.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+    out = folder / "stream.out.jsonl"
+    # an interrupted run left two finished lines (marked, to show they are not redone)
+    partial = folder / "stream.out.jsonl.partial"
+    partial.write_text("".join(json.dumps({"id": str(i), "text": texts[i], "entities": "done before"}, ensure_ascii=False) + "\n"
+                               for i in range(2)), encoding="utf-8")
+    done = run_cli("predict", model_dir, src, out, "--batch", 2, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [str(i) for i in range(6)]
+    assert [r["entities"] for r in rows[:2]] == ["done before", "done before"]
+    assert [r["entities"] for r in rows[2:]] == Tagger.load(model_dir).tag(texts[2:])
+    assert not partial.exists()
+
+
+def test_batched_tagging_equals_one_text_at_a_time(trained):
+    """The optimised path (length-sorted batches, windows, vectorised gather) changes no output."""
+    _, model_dir, _ = trained
+    docs = load_corpus(ROOT / "annotations" / "gold" / "syria.jsonl", load_schema(ROOT / "configs" / "labels.yaml"))
+    texts = [d.text for d in docs[:25]] + [d.text[:60] for d in docs[25:40]]
+    batched = Tagger.load(model_dir, batch_size=64).tag(texts)
+    one_by_one = Tagger.load(model_dir, batch_size=1)
+    assert batched == [one_by_one.tag([t])[0] for t in texts]
 
 
 def test_long_documents_are_windowed_not_truncated(trained):

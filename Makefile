@@ -11,7 +11,7 @@ MODEL ?= models/offline
 WHEELS := .cache/wheels
 E5 := models/base/multilingual-e5-small
 
-.PHONY: setup data validate lint-data aliases stats base train eval predict test label label-stop import pull agreement predict-ls screenshot bench
+.PHONY: setup data validate lint-data aliases stats base train eval predict test label label-stop import pull agreement predict-ls suggest active-sim screenshot bench
 
 ## setup: create .venv with every dependency pinned (requirements.lock; CPU torch==2.13.0)
 setup: $(VENV)/.done
@@ -87,6 +87,14 @@ agreement: $(VENV)/.done
 predict-ls: $(VENV)/.done
 	$(ARNER) ls predict $(MODEL)
 
+## suggest: rank INPUT's documents by MODEL's uncertainty (with diversity), import the top N into Label Studio
+suggest: $(VENV)/.done
+	$(ARNER) suggest $(INPUT) $(MODEL) --n $(or $(N),200)
+
+## active-sim: simulate active learning on the gold corpus (uncertainty vs random) -> eval/active-learning/report.md
+active-sim: $(VENV)/.done $(E5)/config.json
+	$(ARNER) active-sim
+
 ## screenshot: docs/labelstudio-screenshot.png of the labeling page (needs Debian's chromium; not in CI)
 screenshot: $(VENV)/.done
 	@test -x /usr/bin/chromium || { echo "install Debian's browser first: apt-get install -y chromium"; exit 2; }
@@ -94,6 +102,7 @@ screenshot: $(VENV)/.done
 
 ## bench: benchmarks; results JSON under bench/results/
 bench: $(VENV)/.done
+	$(PY) bench/bench_inference.py
 	$(PY) bench/labelstudio_bench.py
 
 ## test: the test suite (what CI runs)

@@ -345,6 +345,7 @@ def suggest(input: Path, model: Path, n: int = 200, diversity: float = 0.5,
 def active_sim(config: Path = Path("configs/offline.yaml"), seed_docs: int = 20, batch: int = 20, rounds: int = 8,
                out: Path = Path("eval/active-learning")) -> None:
     """Simulate active learning on the gold corpus (uncertainty vs random); write a report with a plot."""
+    import torch
     from transformers import AutoModel, AutoTokenizer
 
     from arner.active import simulate, word_features, write_simulation_report
@@ -358,16 +359,24 @@ def active_sim(config: Path = Path("configs/offline.yaml"), seed_docs: int = 20,
     ensure_encoder_available(cfg.encoder)
     schema = load_schema(cfg.data.labels)
     splits = split_documents(load_corpus(cfg.data.corpus, schema), cfg.data.dev_percent, cfg.data.test_percent)
-    tokenizer, model = AutoTokenizer.from_pretrained(cfg.encoder), AutoModel.from_pretrained(cfg.encoder).eval()
-    train_f = word_features(model, tokenizer, splits["train"], cfg.max_length)
-    dev_f = word_features(model, tokenizer, splits["dev"], cfg.max_length)
+    cache = cfg.run_dir.parent / "active-learning-features.pt"  # frozen-encoder features, reused between runs
+    ids = [d.id for d in splits["train"] + splits["dev"]]
+    cached = torch.load(cache) if cache.exists() else {}
+    if cached.get("ids") != ids or cached.get("encoder") != cfg.encoder or cached.get("texts") != [d.text for d in splits["train"] + splits["dev"]]:
+        tokenizer, model = AutoTokenizer.from_pretrained(cfg.encoder), AutoModel.from_pretrained(cfg.encoder).eval()
+        features = word_features(model, tokenizer, splits["train"] + splits["dev"], cfg.max_length)
+        cached = {"ids": ids, "encoder": cfg.encoder, "texts": [d.text for d in splits["train"] + splits["dev"]], "features": features}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(cached, cache)
+    train_f, dev_f = cached["features"][: len(splits["train"])], cached["features"][len(splits["train"]):]
     result = simulate(splits["train"], splits["dev"], train_f, dev_f, schema, seed_docs, batch, rounds)
     setup = (f"Gold corpus `{cfg.data.corpus}`: {len(splits['train'])} training documents as the pool, "
              f"{len(splits['dev'])} dev documents for scoring ({'seqeval strict IOB2'}). A linear probe on frozen "
              f"`{cfg.encoder}` word features is retrained after each round (a stand-in for fine-tuning that "
              f"fits in minutes on a CPU). Seed {seed_docs} random documents, then {rounds} rounds of {batch}: "
              f"uncertainty = mean margin of the 10 least certain words, with a bag-of-words diversity penalty "
-             f"(0.5 x highest cosine similarity to a picked document); random = mean of 3 runs. "
+             f"(0.5 x highest cosine similarity to a picked document). Both strategies start each of 3 runs from "
+             f"the same random seed set; the figures are means over the runs. "
              f"Command: `make active-sim`.")
     write_simulation_report(result, out, setup)
     print((out / "report.md").read_text(encoding="utf-8"))

@@ -40,6 +40,7 @@ class ExtraCorpus(Strict):
     labels: dict[str, str]                 # its entity type -> a schema label; other types are masked
     keep_only_with: list[str] = []         # keep only sentences with one of these schema labels (empty: all)
     mask_numbers: bool = True              # its numerals were never annotated as COUNT: mask them
+    max_sentences: int | None = None       # keep at most this many (evenly spaced, deterministic)
 
 
 class TrainingConfig(Strict):

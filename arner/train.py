@@ -85,6 +85,9 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
     for extra in config.extra_corpora:
         extra_docs = [d for d in read_conll(extra.path, extra.labels, extra.mask_numbers)
                       if not extra.keep_only_with or any(e.label in extra.keep_only_with for e in d.entities)]
+        if extra.max_sentences and len(extra_docs) > extra.max_sentences:
+            step = len(extra_docs) / extra.max_sentences
+            extra_docs = [extra_docs[int(i * step)] for i in range(extra.max_sentences)]
         print(f"[train] + {len(extra_docs)} sentences from {extra.path} (training split only)", flush=True)
         splits["train"] = splits["train"] + extra_docs
     encoder = _encoder_dir(config, splits["train"])

@@ -2,8 +2,9 @@
 
 Each sentence becomes a document whose text is its tokens joined by spaces. Entity types
 in the map become schema labels; types with no counterpart, and (optionally) tokens with
-digits, are listed in ``meta["unlabelled"]`` as spans the loss ignores: those corpora did
-not annotate them by our guidelines, so they are unknown, not ``O``.
+digits together with the word after them (a count's noun), are listed in
+``meta["unlabelled"]`` as spans the loss ignores: those corpora did not annotate them by
+our guidelines, so they are unknown, not ``O``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def read_conll(path: str | Path, label_map: dict[str, str], mask_numbers: bool =
             if kind and (tag.startswith("B-") or open_ is None):
                 open_ = (i, kind)
             if mask_numbers and i < len(tokens) and kind is None and _NUMERAL.search(tok):
-                unlabelled.append([starts[i], starts[i] + len(tok)])
+                # the numeral and the word after it (the counted noun, unannotated there)
+                last = i + 1 if i + 1 < len(tokens) and sentence[i + 1][1] == "O" else i
+                unlabelled.append([starts[i], starts[last] + len(tokens[last])])
         docs.append(Document(id=f"{path.parent.name}/{path.stem}-{len(docs) + 1:05d}", text=text,
                              entities=entities, meta={"source": str(path), "unlabelled": unlabelled}))
         sentence.clear()

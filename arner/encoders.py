@@ -76,6 +76,7 @@ def build_tiny(words: list[str], spec, max_length: int, out_dir: Path) -> Path:
         vocab_size=tok.get_vocab_size(), hidden_size=spec.hidden, num_hidden_layers=spec.layers,
         num_attention_heads=spec.heads, intermediate_size=spec.intermediate,
         max_position_embeddings=max(512, max_length), pad_token_id=tok.token_to_id("[PAD]"),
+        hidden_dropout_prob=spec.dropout, attention_probs_dropout_prob=spec.dropout,
     )
     BertModel(config, add_pooling_layer=False).save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

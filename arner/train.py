@@ -8,15 +8,17 @@ written to a temporary folder and renamed into place.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
 from arner.align import IGNORE, make_windows, word_tags
-from arner.config import Config
+from arner.config import Config, TrainingConfig
 from arner.conll import read_conll
 from arner.documents import load_corpus
 from arner.encoders import build_tiny, ensure_encoder_available
@@ -24,7 +26,7 @@ from arner.errors import InputError
 from arner.evaluate import known_forms, label_table, predict_documents, score
 from arner.schema import load_schema
 from arner.splits import split_documents
-from arner.tagger import Tagger, TaggerSettings
+from arner.tagger import Tagger, TaggerSettings, bf16_is_fast
 from arner.text import split_words
 
 
@@ -51,14 +53,109 @@ def training_features(docs, tokenizer, config: Config, label2id: dict[str, int])
     return features
 
 
+class LengthBucketSampler(torch.utils.data.Sampler):
+    """Shuffled batches of windows of similar length, so little compute goes to padding.
+
+    Each epoch the examples are shuffled, cut into chunks of 50 batches, each chunk sorted by
+    length and cut into batches, and the full batches shuffled (a short last one comes last).
+    ``batch_size`` is the global batch: N data-parallel processes taking consecutive slices of
+    it see together exactly the batches one process would.
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int):
+        self.lengths, self.batch_size, self.seed, self.epoch = np.asarray(lengths), batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.lengths))
+        chunk = 50 * self.batch_size
+        batches = []
+        for c in range(0, len(order), chunk):
+            part = order[c : c + chunk]
+            part = part[np.argsort(-self.lengths[part], kind="stable")]
+            batches += [part[b : b + self.batch_size] for b in range(0, len(part), self.batch_size)]
+        full = [b for b in batches if len(b) == self.batch_size]
+        short = [b for b in batches if len(b) < self.batch_size]
+        return iter(int(i) for b in [full[j] for j in rng.permutation(len(full))] + short for i in b)
+
+
+def token_loss(outputs, labels, num_items_in_batch=None):
+    """Cross-entropy summed over labelled subwords and divided by their count in the whole
+    (global) batch, so several data-parallel processes add up to exactly one process's loss."""
+    logits = outputs["logits"]
+    total = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE, reduction="sum")
+    return total / (num_items_in_batch if num_items_in_batch is not None else (labels != IGNORE).sum())
+
+
+def project_trainer(model, tokenizer, features: list[dict], t: TrainingConfig, output_dir: Path, dev_metrics=None,
+                    callbacks=(), **arguments):
+    """The project's ``Trainer``: bf16 autocast where the hardware has it, length-bucketed global
+    batches padded to a multiple of 8, fused AdamW and a token-summed loss (exact under data
+    parallelism). ``dev_metrics(trainer) -> {"f1": ...}`` replaces its evaluation loop;
+    ``arguments`` are extra ``TrainingArguments``."""
+    from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments
+
+    on_gpu = torch.cuda.is_available()
+    args = TrainingArguments(
+        output_dir=str(output_dir), num_train_epochs=t.epochs, learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size // world_size(), per_device_eval_batch_size=t.eval_batch_size,
+        weight_decay=t.weight_decay, warmup_steps=t.warmup_ratio, seed=t.seed, data_seed=t.seed,
+        use_cpu=not on_gpu, optim="adamw_torch_fused", ddp_backend="gloo" if world_size() > 1 and not on_gpu else None,
+        report_to="none", disable_tqdm=False, **arguments,
+    )
+    bf16 = t.bf16 and bf16_is_fast(args.device)
+
+    class ProjectTrainer(Trainer):
+        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+            out = {f"{metric_key_prefix}_{k}": v for k, v in dev_metrics(self).items()}
+            self.model.train()
+            self.log(out)
+            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, out)
+            return out
+
+        def autocast_smart_context_manager(self, cache_enabled=True):
+            # bf16 for the training step only: the Trainer's own bf16 would wrap model.forward for
+            # good, and the Tagger's fp32 re-check of close calls during evaluation needs fp32.
+            return torch.autocast(self.args.device.type, dtype=torch.bfloat16, enabled=bf16)
+
+        def _get_train_sampler(self, train_dataset=None):
+            lengths = [len(f["input_ids"]) for f in train_dataset or self.train_dataset]
+            return LengthBucketSampler(lengths, t.batch_size, t.seed)
+
+    trainer = ProjectTrainer(
+        model=model, args=args, train_dataset=features, eval_dataset=features[:1], processing_class=tokenizer,
+        data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8),
+        compute_loss_func=token_loss, callbacks=list(callbacks),
+    )
+    trainer.bf16 = bf16
+    return trainer
+
+
 def _encoder_dir(config: Config, train_docs) -> str:
     if config.encoder != "tiny":
         return config.encoder
     base = config.run_dir / "tiny-base"
     if not (base / "config.json").exists():
+        # Built aside and renamed into place: data-parallel processes build the same thing at once.
         words = [w.text for d in train_docs for w in split_words(d.text)]
-        build_tiny(words, config.tiny, config.max_length, base)
+        tmp = base.with_name(f"tiny-base.tmp{os.getpid()}")
+        build_tiny(words, config.tiny, config.max_length, tmp)
+        try:
+            tmp.rename(base)
+        except OSError:  # another process was first
+            shutil.rmtree(tmp)
     return str(base)
+
+
+def world_size() -> int:
+    """Processes in the data-parallel group (``torchrun`` sets WORLD_SIZE; 1 otherwise)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _last_checkpoint(run_dir: Path) -> str | None:
@@ -69,8 +166,7 @@ def _last_checkpoint(run_dir: Path) -> str | None:
 
 def train(config: Config, config_path: Path, callbacks: list | None = None) -> dict:
     """Train, select on dev strict F1, save ``models/<name>/``; ``callbacks`` are extra TrainerCallbacks."""
-    from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
-                              EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+    from transformers import AutoModelForTokenClassification, AutoTokenizer, EarlyStoppingCallback, set_seed
 
     started = time.time()
     if config.encoder != "tiny":
@@ -90,56 +186,43 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
             extra_docs = [extra_docs[int(i * step)] for i in range(extra.max_sentences)]
         print(f"[train] + {len(extra_docs)} sentences from {extra.path} (training split only)", flush=True)
         splits["train"] = splits["train"] + extra_docs
+    t = config.training
+    if t.batch_size % world_size():
+        raise InputError(f"{config_path}: training.batch_size {t.batch_size} does not split over {world_size()} processes")
     encoder = _encoder_dir(config, splits["train"])
     print(f"[train] {config.name}: encoder {encoder}; documents train {len(splits['train'])}, "
           f"dev {len(splits['dev'])}, test {len(splits['test'])}", flush=True)
 
-    set_seed(config.training.seed)
+    set_seed(t.seed)
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     model = AutoModelForTokenClassification.from_pretrained(
         encoder, num_labels=len(schema.bio_tags), id2label=schema.id2label, label2id=schema.label2id)
-    if config.training.freeze_word_embeddings:
+    if t.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     settings = TaggerSettings(config.normalize, config.max_length, config.window_overlap)
     train_features = training_features(splits["train"], tokenizer, config, schema.label2id)
-    t = config.training
-    on_gpu = torch.cuda.is_available()
-    run_dir = config.run_dir
-    args = TrainingArguments(
-        output_dir=str(run_dir), num_train_epochs=t.epochs, learning_rate=t.learning_rate,
-        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
-        weight_decay=t.weight_decay, warmup_steps=t.warmup_ratio, seed=t.seed, data_seed=t.seed,
+
+    def dev_metrics(trainer) -> dict:
+        """Tag the dev documents exactly as `make eval` does."""
+        tagger = Tagger(trainer.model, tokenizer, settings, batch_size=t.eval_batch_size, device=str(trainer.args.device))
+        metrics = score(splits["dev"], predict_documents(tagger, splits["dev"]), schema.names)
+        return {"f1": metrics["seqeval"]["micro_f1"], **{f"f1_{k}": v["f1"] for k, v in metrics["per_label"].items()}}
+
+    trainer = project_trainer(
+        model, tokenizer, train_features, t, config.run_dir, dev_metrics,
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience), *(callbacks or [])],
         eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
         metric_for_best_model="f1", greater_is_better=True, logging_strategy="epoch",
-        bf16=on_gpu and t.bf16_on_gpu and torch.cuda.is_bf16_supported(), use_cpu=not on_gpu,
-        report_to="none", disable_tqdm=False,
     )
-
-    dev_docs = splits["dev"]
-
-    class DevF1Trainer(Trainer):
-        """Evaluates by tagging the dev documents, exactly as `make eval` does."""
-
-        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
-            tagger = Tagger(self.model, self.processing_class, settings, batch_size=t.eval_batch_size, device=str(self.args.device))
-            metrics = score(dev_docs, predict_documents(tagger, dev_docs), schema.names)
-            self.model.train()
-            out = {f"{metric_key_prefix}_f1": metrics["seqeval"]["micro_f1"],
-                   **{f"{metric_key_prefix}_f1_{k}": v["f1"] for k, v in metrics["per_label"].items()}}
-            self.log(out)
-            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, out)
-            return out
-
-    trainer = DevF1Trainer(
-        model=model, args=args, train_dataset=train_features, eval_dataset=train_features[:1],
-        processing_class=tokenizer, data_collator=DataCollatorForTokenClassification(tokenizer),
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience), *(callbacks or [])],
-    )
-    resume = _last_checkpoint(run_dir)
+    print(f"[train] bf16 autocast: {'on' if trainer.bf16 else 'off'}; {world_size()} process(es); "
+          f"{len(train_features)} windows, global batch {t.batch_size}", flush=True)
+    resume = _last_checkpoint(config.run_dir)
     if resume:
         print(f"[train] resuming from {resume}", flush=True)
     trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.time() - started
+    if not trainer.is_world_process_zero():
+        return {}  # data-parallel helpers stop here; the first process scores and saves
 
     # Final scores with the best checkpoint (loaded at the end of training).
     tagger = Tagger(trainer.model, tokenizer, settings, batch_size=t.eval_batch_size)

@@ -14,11 +14,12 @@ import yaml
 from arner.config import load_config
 from arner.documents import load_corpus
 from arner.schema import load_schema
+from arner.splits import split_documents
 from arner.tagger import Tagger
 from arner.text import split_words
 from arner.train import train
 
-from conftest import ROOT
+from conftest import ROOT, SHARED
 
 CONFIG = {
     "name": "tiny",
@@ -109,7 +110,7 @@ def test_predict_resumes_after_the_lines_already_written(trained):
     # an interrupted run left two finished lines (marked, to show they are not redone)
     partial = folder / "stream.out.jsonl.partial"
     partial.write_text("".join(json.dumps({"id": str(i), "text": texts[i], "entities": "done before"}, ensure_ascii=False) + "\n"
-                               for i in range(2)), encoding="utf-8")
+                               for i in range(2)) + '{"id": "2", "text": "قصف', encoding="utf-8")  # and half a line
     done = run_cli("predict", model_dir, src, out, "--batch", 2, cwd=folder)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -119,14 +120,39 @@ def test_predict_resumes_after_the_lines_already_written(trained):
     assert not partial.exists()
 
 
-def test_batched_tagging_equals_one_text_at_a_time(trained):
-    """The optimised path (length-sorted batches, windows, vectorised gather) changes no output."""
+def test_predict_resumes_a_txt_file_with_blank_lines_by_line_number(trained):
+    folder, model_dir, _ = trained
+    lines = ["قصف الطيران بلدة في ريف إدلب", "", "قتل 3 مسلحين في درعا", "", "انسحبت القوات من حلب"]
+    (folder / "gaps.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    partial = folder / "gaps.out.jsonl.partial"
+    partial.write_text("".join(json.dumps({"id": str(n), "text": lines[n - 1], "entities": "done before"}, ensure_ascii=False) + "\n"
+                               for n in (1, 3)), encoding="utf-8")
+    done = run_cli("predict", model_dir, folder / "gaps.txt", folder / "gaps.out.jsonl", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in (folder / "gaps.out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["1", "3", "5"]  # blank lines have no row
+    assert [r["entities"] for r in rows[:2]] == ["done before", "done before"]  # resumed after line 3
+
+
+@pytest.mark.parametrize("data", ["gold test split", "real-news set"])
+def test_optimised_tagging_gives_the_same_entities_as_the_plain_path(trained, data):
+    """Length-sorted batches, windows, the vectorised gather and guarded bf16 change no entity
+    or offset against fp32, one text at a time."""
     _, model_dir, _ = trained
-    docs = load_corpus(ROOT / "annotations" / "gold" / "syria.jsonl", load_schema(ROOT / "configs" / "labels.yaml"))
-    texts = [d.text for d in docs[:25]] + [d.text[:60] for d in docs[25:40]]
-    batched = Tagger.load(model_dir, batch_size=64).tag(texts)
-    one_by_one = Tagger.load(model_dir, batch_size=1)
-    assert batched == [one_by_one.tag([t])[0] for t in texts]
+    schema = load_schema(ROOT / "configs" / "labels.yaml")
+    if data == "gold test split":
+        docs = split_documents(load_corpus(ROOT / "annotations" / "gold", schema))["test"]
+    else:
+        docs = load_corpus(SHARED / "data" / "realnews-dev" / "dev.jsonl", schema)
+    texts = [d.text for d in docs]
+    optimised = Tagger.load(model_dir, batch_size=64, bf16=True)
+    plain = Tagger.load(model_dir, batch_size=1, bf16=False)
+
+    def spans(entities):
+        return [(e["start"], e["end"], e["label"]) for e in entities]
+
+    assert [spans(e) for e in optimised.tag(texts)] == [spans(plain.tag([t])[0]) for t in texts]
+    assert 0 < optimised.windows_rechecked < optimised.windows_seen  # the guard both fired and was not needed
 
 
 def test_long_documents_are_windowed_not_truncated(trained):

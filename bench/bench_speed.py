@@ -1,0 +1,257 @@
+"""Speed benchmark: the project's inference and training beside plain transformers, in one run.
+
+For each model (an AraBERT-base-sized BERT with random weights, same compute as the real one,
+and the trained offline e5-small model when built) it measures, on the same news sentences:
+
+- inference: ``Tagger.tag`` (raw text in, entities with offsets out) against
+  ``pipeline("token-classification")`` at its default settings; F1 parity: the offline
+  model's test-split F1 and entities, optimised path against fp32 one text at a time;
+- training: the project's ``Trainer`` (``arner.train.project_trainer``) against the
+  ``Trainer`` defaults (fp32, batch 8), in real (non-padding) tokens per second, with model
+  FLOPs utilisation on a GPU.
+
+It prints one table and saves it to ``bench/results/speed-<device>.json``.
+
+    python bench/bench_speed.py              # CPU (make bench)
+    python bench/bench_speed.py --gpu        # one H100/H200: more text, bigger batches
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from arner.config import Config, TrainingConfig  # noqa: E402
+from arner.documents import load_corpus  # noqa: E402
+from arner.evaluate import predict_documents, score  # noqa: E402
+from arner.schema import load_schema  # noqa: E402
+from arner.splits import split_documents  # noqa: E402
+from arner.tagger import Tagger, TaggerSettings  # noqa: E402
+from arner.text import split_sentences, split_words  # noqa: E402
+from arner.train import project_trainer, training_features  # noqa: E402
+
+SCHEMA = load_schema(ROOT / "configs" / "labels.yaml")
+GOLD = split_documents(load_corpus(ROOT / "annotations" / "gold", SCHEMA))
+BF16_PEAK_FLOPS = {"H100": 989e12, "H200": 989e12}  # dense bf16, SXM
+
+
+def news_sentences(n: int) -> list[str]:
+    sentences = [d.text[a:b] for d in GOLD["train"] for a, b in split_sentences(d.text)]
+    return [sentences[i % len(sentences)] for i in range(n)]
+
+
+def base_sized_model(folder: Path):
+    """An AraBERT-base-sized token classifier (12 x 768, 64k vocabulary) with random weights.
+
+    Its classifier favours ``O`` by a margin, as a trained model's does, so the Tagger's bf16
+    guard re-checks about as little as on a trained model (random logits would all be close calls).
+    """
+    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+
+    from arner.config import TinyEncoder
+    from arner.encoders import build_tiny
+
+    if not (folder / "tokenizer.json").exists():
+        words = [w.text for s in news_sentences(3000) for w in split_words(s)]
+        build_tiny(words, TinyEncoder(vocab_size=64000), 512, folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    config = BertConfig(vocab_size=64000, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                        intermediate_size=3072, num_labels=len(SCHEMA.bio_tags), id2label=SCHEMA.id2label,
+                        label2id=SCHEMA.label2id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    model = BertForTokenClassification(config).eval()
+    with torch.no_grad():
+        model.classifier.bias[SCHEMA.label2id["O"]] += 4.0
+    return model, tokenizer
+
+
+def offline_model():
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    path = ROOT / "models" / "offline"
+    if not (path / "config.json").exists():
+        return None
+    return AutoModelForTokenClassification.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+
+
+class PeakMemory:
+    """Peak memory while the block runs: CUDA allocator peak, or resident set size sampled every 5 ms."""
+
+    def __enter__(self):
+        self.peak_mb, self._running = 0.0, True
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        else:
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self):
+        page_mb = 4096 / 2**20
+        while self._running:
+            with open("/proc/self/statm") as f:
+                self.peak_mb = max(self.peak_mb, int(f.read().split()[1]) * page_mb)
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        self._running = False
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+            self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+        else:
+            self._thread.join()
+
+
+def timed(fn) -> float:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def subword_tokens(tokenizer, texts: list[str]) -> int:
+    return sum(len(ids) for ids in tokenizer(texts)["input_ids"])
+
+
+def f1_parity(model, tokenizer) -> str:
+    """Test-split micro-F1 of the optimised path against fp32 one text at a time, and whether
+    every entity and offset is identical."""
+    settings = TaggerSettings.read(ROOT / "models" / "offline")
+    docs = GOLD["test"]
+    fast = predict_documents(Tagger(model, tokenizer, settings, batch_size=64), docs)
+    plain_tagger = Tagger(model, tokenizer, settings, batch_size=1, bf16=False)
+    plain = [p for d in docs for p in predict_documents(plain_tagger, [d])]
+    same = [[(e.start, e.end, e.label) for e in p.entities] for p in fast] == \
+           [[(e.start, e.end, e.label) for e in p.entities] for p in plain]
+    f1 = [score(docs, pred, SCHEMA.names)["micro"]["f1"] for pred in (fast, plain)]
+    return f"test F1 {f1[0]:.3f} vs {f1[1]:.3f}; entities {'identical' if same else 'DIFFER'}"
+
+
+def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, parity: str) -> dict:
+    from transformers import pipeline
+
+    gpu = torch.cuda.is_available()
+    model = model.to("cuda" if gpu else "cpu")
+    plain = pipeline("token-classification", model=model, tokenizer=tokenizer, device=0 if gpu else -1)
+    plain(baseline_texts[:8])  # warm-up
+    baseline = subword_tokens(tokenizer, baseline_texts) / timed(lambda: plain(baseline_texts))
+    tagger = Tagger(model, tokenizer, TaggerSettings(max_length=512, window_overlap=128), batch_size=batch_size)
+    tagger.tag(texts[:batch_size])  # warm-up
+    tagger.windows_seen = tagger.windows_rechecked = 0
+    with PeakMemory() as memory:
+        ours = subword_tokens(tokenizer, texts) / timed(lambda: tagger.tag(texts))
+    note = f"bf16, {tagger.windows_rechecked / tagger.windows_seen:.1%} windows re-checked in fp32" if tagger.bf16 else "fp32"
+    return {"model": name, "measurement": f"inference, subword tokens/s end to end ({note})",
+            "project": ours, "baseline": baseline, "baseline_is": "pipeline() defaults (batch 1)",
+            "peak_memory_mb": memory.peak_mb, "f1_parity": parity}
+
+
+class CountingCollator:
+    """Wraps a data collator and counts the real (non-padding) tokens it hands out."""
+
+    def __init__(self, inner):
+        self.inner, self.tokens = inner, 0
+
+    def __call__(self, features):
+        self.tokens += sum(len(f["input_ids"]) for f in features)
+        return self.inner(features)
+
+
+def real_tokens_per_second(trainer, steps: int, warmup: int) -> float:
+    from transformers import TrainerCallback
+
+    counter = trainer.data_collator = CountingCollator(trainer.data_collator)
+    marks = {}
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step in (warmup, steps):
+                if torch.cuda.is_available():
+                    torch.cuda.synchronize()
+                marks[state.global_step] = (time.perf_counter(), counter.tokens)
+
+    trainer.add_callback(Clock())
+    trainer.train()
+    (t0, n0), (t1, n1) = marks[warmup], marks[steps]
+    return (n1 - n0) / (t1 - t0)
+
+
+def bench_training(name, model, tokenizer, steps: int, batch_size: int) -> dict:
+    from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments
+
+    gpu = torch.cuda.is_available()
+    config = Config(name="bench", encoder="-", max_length=128)
+    features = training_features(GOLD["train"], tokenizer, config, SCHEMA.label2id)
+    warmup = max(3, steps // 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        defaults = Trainer(model=copy.deepcopy(model).train(), train_dataset=features,
+                           data_collator=DataCollatorForTokenClassification(tokenizer),
+                           args=TrainingArguments(output_dir=tmp, per_device_train_batch_size=8, max_steps=steps,
+                                                  use_cpu=not gpu, report_to="none", save_strategy="no",
+                                                  disable_tqdm=True))
+        baseline = real_tokens_per_second(defaults, steps, warmup)
+        del defaults
+        settings = TrainingConfig(batch_size=batch_size, learning_rate=5e-5)
+        ours = project_trainer(copy.deepcopy(model).train(), tokenizer, features, settings, Path(tmp),
+                               max_steps=steps, save_strategy="no", eval_strategy="no", disable_tqdm=True)
+        with PeakMemory() as memory:
+            tokens_per_s = real_tokens_per_second(ours, steps, warmup)
+    row = {"model": name, "measurement": f"training, real tokens/s ({'bf16' if ours.bf16 else 'fp32'}, "
+                                         f"length buckets, fused AdamW, batch {batch_size})",
+           "project": tokens_per_s, "baseline": baseline, "baseline_is": "Trainer defaults (fp32, batch 8)",
+           "peak_memory_mb": memory.peak_mb, "f1_parity": "speed only: same steps, see README for dev F1"}
+    peak = next((v for k, v in BF16_PEAK_FLOPS.items() if gpu and k in torch.cuda.get_device_name()), None)
+    if peak:
+        body = sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
+        row["mfu"] = 6 * body * tokens_per_s / peak  # 6 FLOPs per parameter and token (forward + backward)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gpu", action="store_true", help="GPU sizes: 20,000 sentences, batch 512, 300 training steps at batch 128")
+    args = parser.parse_args()
+    sentences, baseline_sentences, batch, steps, train_batch = (
+        (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 64, 30, 16))
+    texts = news_sentences(sentences)
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
+    models = [("AraBERT-base-sized (random weights)", base_sized_model(ROOT / "bench" / ".cache" / "base-sized"))]
+    offline = offline_model()
+    if offline:
+        models.append(("offline e5-small (trained)", offline))
+    rows = []
+    for name, (model, tokenizer) in models:
+        parity = f1_parity(model, tokenizer) if "offline" in name else "n/a (random weights)"
+        rows.append(bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch, parity))
+        rows.append(bench_training(name, model, tokenizer, steps, train_batch))
+    print(f"\nSpeed on {device}: inference on {len(texts)} gold sentences (baseline on the first "
+          f"{baseline_sentences}), training {steps} steps\n")
+    print("| model | measurement | project | baseline (same run) | × baseline | peak memory MB | MFU | F1 parity |")
+    print("|---|---|---:|---|---:|---:|---:|---|")
+    for r in rows:
+        r["ratio"] = r["project"] / r["baseline"]
+        mfu = f"{r['mfu']:.1%}" if "mfu" in r else ""
+        print(f"| {r['model']} | {r['measurement']} | {r['project']:,.0f} | {r['baseline']:,.0f} ({r['baseline_is']}) "
+              f"| {r['ratio']:.2f} | {r['peak_memory_mb']:,.0f} | {mfu} | {r['f1_parity']} |")
+    out = ROOT / "bench" / "results" / f"speed-{device.split(' (')[0].replace(' ', '_')}.json"
+    out.write_text(json.dumps({"device": device, "torch": torch.__version__, "rows": rows}, indent=1,
+                              ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nsaved {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

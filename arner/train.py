@@ -102,13 +102,14 @@ def project_trainer(model, tokenizer, features: list[dict], t: TrainingConfig, o
     from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments
 
     on_gpu = torch.cuda.is_available()
-    args = TrainingArguments(
-        output_dir=str(output_dir), num_train_epochs=t.epochs, learning_rate=t.learning_rate,
-        per_device_train_batch_size=t.batch_size // world_size(), per_device_eval_batch_size=t.eval_batch_size,
-        weight_decay=t.weight_decay, warmup_steps=t.warmup_ratio, seed=t.seed, data_seed=t.seed,
-        use_cpu=not on_gpu, optim="adamw_torch_fused", ddp_backend="gloo" if world_size() > 1 and not on_gpu else None,
-        report_to="none", disable_tqdm=False, **arguments,
-    )
+    args = TrainingArguments(**{
+        "output_dir": str(output_dir), "num_train_epochs": t.epochs, "learning_rate": t.learning_rate,
+        "per_device_train_batch_size": t.batch_size // world_size(), "per_device_eval_batch_size": t.eval_batch_size,
+        "weight_decay": t.weight_decay, "warmup_steps": t.warmup_ratio, "seed": t.seed, "data_seed": t.seed,
+        "use_cpu": not on_gpu, "optim": "adamw_torch_fused",
+        "ddp_backend": "gloo" if world_size() > 1 and not on_gpu else None,
+        "report_to": "none", "disable_tqdm": False, **arguments,
+    })
     bf16 = t.bf16 and bf16_is_fast(args.device)
 
     class ProjectTrainer(Trainer):

@@ -1,5 +1,5 @@
-"""Distributed data parallel: 2 CPU processes (gloo, via torchrun) train like one process with
-the same global batch."""
+"""Training batches: 2 data-parallel CPU processes (gloo, via torchrun) train like one process
+with the same global batch, and the length-bucketed sampler behind them."""
 
 import json
 import os
@@ -43,3 +43,19 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path):
     for one, two in zip(single, parallel):
         assert abs(one - two) <= LOSS_TOLERANCE * one, (single, parallel)
     assert parallel[1] < parallel[0]  # and it learns
+
+
+def test_length_buckets_cover_every_window_once_in_batches_of_similar_length():
+    from arner.train import LengthBucketSampler
+
+    lengths = [(i * 37) % 120 + 5 for i in range(1000)]
+    sampler = LengthBucketSampler(lengths, batch_size=16, seed=13)
+    first = list(sampler)
+    assert sorted(first) == list(range(1000))
+    batches = [first[i : i + 16] for i in range(0, 1000, 16)]
+    assert [len(b) for b in batches] == [16] * 62 + [8]  # the one short batch comes last
+    padding = sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+    assert padding / sum(lengths) < 0.05  # random batches of 16 pad about 80%
+    sampler.set_epoch(1)
+    second = list(sampler)
+    assert sorted(second) == list(range(1000)) and second != first

@@ -3,7 +3,9 @@
 Dev strict F1 (computed by the same Tagger and scorer as ``make eval``) selects the best
 checkpoint and drives early stopping. Checkpoints live in ``train/runs/<name>/``; running
 again resumes from the last one. The finished model is a plain Hugging Face directory,
-written to a temporary folder and renamed into place.
+written to a temporary folder and renamed into place. ``project_trainer`` holds the speed
+choices (bf16 where fast, length buckets, fused AdamW); under ``torchrun`` it trains with
+distributed data parallel over the same global batch.
 """
 
 from __future__ import annotations

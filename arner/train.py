@@ -107,14 +107,16 @@ def project_trainer(model, tokenizer, features: list[dict], t: TrainingConfig, o
     args = TrainingArguments(**{
         "output_dir": str(output_dir), "num_train_epochs": t.epochs, "learning_rate": t.learning_rate,
         "per_device_train_batch_size": t.batch_size // world_size(), "per_device_eval_batch_size": t.eval_batch_size,
-        "weight_decay": t.weight_decay, "warmup_steps": t.warmup_ratio, "seed": t.seed, "data_seed": t.seed,
+        "weight_decay": t.weight_decay, "seed": t.seed, "data_seed": t.seed,
+        "warmup_steps": t.warmup_ratio,  # a number under 1 is a ratio of all steps (transformers 5)
         "use_cpu": not on_gpu, "optim": "adamw_torch_fused",
         "ddp_backend": "gloo" if world_size() > 1 and not on_gpu else None,
         "report_to": "none", "disable_tqdm": False, **arguments,
     })
-    bf16 = t.bf16 and bf16_is_fast(args.device)
 
     class ProjectTrainer(Trainer):
+        bf16 = t.bf16 and bf16_is_fast(args.device)
+
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
             out = {f"{metric_key_prefix}_{k}": v for k, v in dev_metrics(self).items()}
             self.model.train()
@@ -125,19 +127,17 @@ def project_trainer(model, tokenizer, features: list[dict], t: TrainingConfig, o
         def autocast_smart_context_manager(self, cache_enabled=True):
             # bf16 for the training step only: the Trainer's own bf16 would wrap model.forward for
             # good, and the Tagger's fp32 re-check of close calls during evaluation needs fp32.
-            return torch.autocast(self.args.device.type, dtype=torch.bfloat16, enabled=bf16)
+            return torch.autocast(self.args.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
         def _get_train_sampler(self, train_dataset=None):
             lengths = [len(f["input_ids"]) for f in train_dataset or self.train_dataset]
             return LengthBucketSampler(lengths, t.batch_size, t.seed)
 
-    trainer = ProjectTrainer(
+    return ProjectTrainer(
         model=model, args=args, train_dataset=features, eval_dataset=features[:1], processing_class=tokenizer,
         data_collator=DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8),
         compute_loss_func=token_loss, callbacks=list(callbacks),
     )
-    trainer.bf16 = bf16
-    return trainer
 
 
 def _encoder_dir(config: Config, train_docs) -> str:
@@ -206,7 +206,8 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
     train_features = training_features(splits["train"], tokenizer, config, schema.label2id)
 
     def dev_metrics(trainer) -> dict:
-        """Tag the dev documents exactly as `make eval` does."""
+        """Tag the dev documents exactly as `make eval` does (on every data-parallel process,
+        so all of them take the same early-stopping and best-checkpoint decisions)."""
         tagger = Tagger(trainer.model, tokenizer, settings, batch_size=t.eval_batch_size, device=str(trainer.args.device))
         metrics = score(splits["dev"], predict_documents(tagger, splits["dev"]), schema.names)
         return {"f1": metrics["seqeval"]["micro_f1"], **{f"f1_{k}": v["f1"] for k, v in metrics["per_label"].items()}}

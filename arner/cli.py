@@ -204,7 +204,11 @@ def _lines_done(partial: Path, ids_are_line_numbers: bool) -> int:
     with partial.open("r+b") as f:
         f.truncate(kept)
     if ids_are_line_numbers and last is not None:  # .txt: blank lines are skipped, ids are line numbers
-        return int(json.loads(last)["id"])
+        try:
+            return int(json.loads(last)["id"])
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{partial}:{written}: not a line this command wrote (no line-number id); "
+                             "delete the file to start over") from None
     return written
 
 

@@ -133,6 +133,14 @@ def test_predict_resumes_a_txt_file_with_blank_lines_by_line_number(trained):
     assert [r["id"] for r in rows] == ["1", "3", "5"]  # blank lines have no row
     assert [r["entities"] for r in rows[:2]] == ["done before", "done before"]  # resumed after line 3
 
+    foreign = folder / "gaps2.out.jsonl.partial"
+    foreign.write_text('{"id": "abc", "entities": []}\n', encoding="utf-8")
+    done = run_cli("predict", model_dir, folder / "gaps.txt", folder / "gaps2.out.jsonl", cwd=folder)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"error: {foreign}:1: not a line this command wrote (no line-number id); "
+                                   "delete the file to start over")
+    assert foreign.read_text(encoding="utf-8") == '{"id": "abc", "entities": []}\n'  # left as it was
+
 
 @pytest.mark.parametrize("data", ["gold test split", "real-news set"])
 def test_optimised_tagging_gives_the_same_entities_as_the_plain_path(trained, data):

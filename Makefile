@@ -11,7 +11,7 @@ MODEL ?= models/offline
 WHEELS := .cache/wheels
 E5 := models/base/multilingual-e5-small
 
-.PHONY: setup data validate lint-data aliases stats base train eval predict test label label-stop import pull agreement predict-ls suggest active-sim screenshot bench
+.PHONY: setup data validate lint-data aliases stats base train eval predict test label label-stop annotator import pull agreement predict-ls suggest active-sim screenshot bench
 
 ## setup: create .venv with every dependency pinned (requirements.lock; CPU torch==2.13.0)
 setup: $(VENV)/.done
@@ -72,6 +72,11 @@ predict: $(VENV)/.done
 label: $(VENV)/.done
 	$(ARNER) ls label
 
+## annotator: add an annotator (EMAIL=...) who can log in and has a token (saved under labelstudio-data/annotators/)
+annotator: $(VENV)/.done
+	@test -n "$(EMAIL)" || { echo "usage: make annotator EMAIL=name@example.org"; exit 2; }
+	$(ARNER) ls annotator $(EMAIL)
+
 ## label-stop: stop the Label Studio server that `make label` started
 label-stop: $(VENV)/.done
 	$(ARNER) ls stop
@@ -93,9 +98,10 @@ agreement: $(VENV)/.done
 predict-ls: $(VENV)/.done
 	$(ARNER) ls predict $(MODEL)
 
-## suggest: rank INPUT's documents by MODEL's uncertainty (with diversity), import the top N into Label Studio
+## suggest: pick N of INPUT's documents not yet in Label Studio, by MODEL's uncertainty (with diversity) or
+## STRATEGY=random, and import them with pre-annotations; ROUND=name is recorded in each task
 suggest: $(VENV)/.done
-	$(ARNER) suggest $(INPUT) $(MODEL) --n $(or $(N),200)
+	$(ARNER) suggest $(INPUT) $(MODEL) --n $(or $(N),200) --strategy $(or $(STRATEGY),uncertainty) $(if $(ROUND),--round $(ROUND))
 
 ## active-sim: simulate active learning on the gold corpus (uncertainty vs random) -> eval/active-learning/report.md
 active-sim: $(VENV)/.done $(E5)/config.json

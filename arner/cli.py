@@ -228,20 +228,35 @@ EXPORTS = Path("annotations/exports")
 
 
 @ls_app.command("label")
-def ls_label(labels: Path = Path("configs/labels.yaml"), data_dir: Path = LS_DATA) -> None:
+def ls_label(labels: Path = Path("configs/labels.yaml"), data_dir: Path = LS_DATA,
+             project_settings: Path = typer.Option(Path("configs/labelstudio.yaml"), help="overlap settings")) -> None:
     """Start Label Studio on 127.0.0.1 (reusing DATA_DIR), create or update the project, print the URL."""
     from arner import labelstudio as ls
     from arner.schema import load_schema
 
     schema = load_schema(labels)
+    overlap = ls.load_project_settings(project_settings)
     settings = ls.load_settings()
     if ls.ensure_credentials(settings):
         print(f"Created Label Studio credentials (saved in .env, shown only this once):\n"
               f"  user {settings.username}\n  password {settings.password}\n  API token {settings.token}")
     if ls.start_server(settings, data_dir) is not None:
         print(f"Started Label Studio with data in {data_dir}/ (log: {data_dir / 'server.log'}; stop: make label-stop)")
-    project, done = ls.ensure_project(ls.connect(settings), settings.project, schema)
-    print(f"Project {settings.project!r} {done}: {settings.url}/projects/{project}/data")
+    project, done = ls.ensure_project(ls.connect(settings), settings.project, schema, overlap)
+    print(f"Project {settings.project!r} {done}: {settings.url}/projects/{project}/data "
+          f"({overlap.overlap_percent}% of tasks for {overlap.annotators_per_task} annotators)")
+
+
+@ls_app.command("annotator")
+def ls_annotator(email: str, data_dir: Path = LS_DATA) -> None:
+    """Add an annotator who can log in and has an API token (saved, mode 600, never printed)."""
+    from arner import labelstudio as ls
+    from arner.annotators import add_annotator
+
+    settings = ls.load_settings()
+    ls.connect(settings)
+    path = add_annotator(settings, email, data_dir)
+    print(f"annotator {email} added: log in at {settings.url}/user/login/ with the password in {path}")
 
 
 @ls_app.command("stop")
@@ -310,11 +325,14 @@ def ls_pull(out: Path = GOLD_LS, exports: Path = EXPORTS, labels: Path = Path("c
         print(error)
     for problem in problems:
         print(problem)
+    for task in conversion.pending:
+        print(f"task {task}: annotators disagree; adjudicate it (mark the final annotation as ground truth) and pull again")
     c = conversion.counts
-    print(f"{c['tasks']} task(s): {c['converted']} converted, {len(conversion.errors)} error(s), "
-          f"{c['unannotated']} without annotation, {c['skipped']} skipped/cancelled, "
-          f"{c['extra annotations']} further annotation(s) kept in the export for agreement, "
-          f"{c['ignored results']} non-span result(s) ignored; {kept} earlier document(s) kept -> {out}")
+    print(f"{c['tasks']} task(s): {c['converted']} converted ({c['single']} single annotator, {c['agreed']} agreed, "
+          f"{c['adjudicated']} adjudicated, {c['accepted']} accepted by review), {len(conversion.errors)} error(s), "
+          f"{c['needs adjudication']} awaiting adjudication, {c['unannotated']} without annotation, "
+          f"{c['skipped']} skipped/cancelled, {c['ignored results']} non-span result(s) ignored; "
+          f"{kept} earlier document(s) kept -> {out}")
     raise typer.Exit(1 if conversion.errors or problems else 0)
 
 
@@ -335,31 +353,52 @@ def ls_agreement(export: Optional[Path] = typer.Option(None, help="export file (
 
 @app.command()
 def suggest(input: Path, model: Path, n: int = 200, diversity: float = 0.5,
-            out: Optional[Path] = typer.Option(None, help="ranked JSONL (default annotations/suggested/<input>-top<N>.jsonl)"),
+            strategy: str = typer.Option("uncertainty", help="uncertainty (with diversity) or random (the control)"),
+            seed: int = typer.Option(0, help="for --strategy random"),
+            round_name: str = typer.Option("", "--round", help="recorded in each task's meta as round"),
+            out: Optional[Path] = typer.Option(None, help="ranked JSONL (default annotations/suggested/<input>-<strategy>-top<N>.jsonl)"),
             to_label_studio: bool = typer.Option(True, "--import/--no-import", help="import the top N into Label Studio with pre-annotations")) -> None:
-    """Rank unlabelled documents by model uncertainty (with diversity); import the top N for annotation."""
+    """Pick N documents Label Studio does not have yet (most uncertain, or at random) and import them with pre-annotations."""
+    import random
+
     from arner import labelstudio as ls
     from arner.active import margin_uncertainty, rank_documents
     from arner.documents import atomic_write
     from arner.tagger import Tagger
     from arner.text import split_words
 
+    if strategy not in ("uncertainty", "random"):
+        raise InputError(f"--strategy {strategy!r}: expected uncertainty or random")
+    if n < 1:
+        raise InputError(f"--n {n}: must be at least 1")
     records = ls.read_raw(input)
     if not records:
         raise InputError(f"{input}: no documents")
-    tagger = Tagger.load(model)
-    probs = tagger.word_probabilities([split_words(r["text"]) for r in records])
-    uncertainty = [margin_uncertainty(p) for p in probs]
-    chosen = [records[i] | {"uncertainty": round(uncertainty[i], 4)} for i in rank_documents([r["text"] for r in records], uncertainty, n, diversity)]
-    out = out or Path("annotations/suggested") / f"{input.stem}-top{n}.jsonl"
-    with atomic_write(out) as f:
-        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
-    print(f"{input}: {len(records)} documents ranked; top {len(chosen)} written to {out}")
-    if to_label_studio:
+    client = project = None
+    if to_label_studio:  # rank only what is not there yet, so N new tasks arrive
         settings = ls.load_settings()
         client = ls.connect(settings)
-        imported, duplicates = ls.import_tasks(client, ls.project_id(client, settings.project),
-                                               ls.make_tasks(chosen), tagger, model.name)
+        project = ls.project_id(client, settings.project)
+        there = ls.existing_hashes(client, project)
+        records = [r for r in records if not any(t["hash"] in there for t in ls.make_tasks([r]))]
+    tagger = Tagger.load(model)
+    if strategy == "random":
+        picked = random.Random(seed).sample(range(len(records)), min(n, len(records)))
+        chosen = [records[i] for i in picked]
+    else:
+        probs = tagger.word_probabilities([split_words(r["text"]) for r in records])
+        uncertainty = [margin_uncertainty(p) for p in probs]
+        chosen = [records[i] | {"uncertainty": round(uncertainty[i], 4)}
+                  for i in rank_documents([r["text"] for r in records], uncertainty, n, diversity)]
+    for record in chosen:
+        record["meta"] = {**record["meta"], "picked": strategy, "picked_by": model.name,
+                          **({"round": round_name} if round_name else {})}
+    out = out or Path("annotations/suggested") / f"{input.stem}-{strategy}-top{n}.jsonl"
+    with atomic_write(out) as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
+    print(f"{input}: {len(records)} new document(s) considered; {len(chosen)} picked ({strategy}) -> {out}")
+    if to_label_studio:
+        imported, duplicates = ls.import_tasks(client, project, ls.make_tasks(chosen), tagger, model.name)
         print(f"imported {imported} task(s) with pre-annotations of {model.name} ({duplicates} already there)")
 
 

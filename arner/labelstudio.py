@@ -30,11 +30,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 from xml.sax.saxutils import quoteattr
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from arner.align import word_tags
 from arner.documents import (Document, Entity, atomic_write, corpus_files, parse_jsonl, span_problems,
                              validate_documents)
 from arner.errors import InputError
 from arner.schema import LabelSchema
+from arner.yamlfile import load_yaml
 from arner.text import split_sentences, split_words
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -218,15 +221,34 @@ def find_project(client, title: str):
     return matches[0] if matches else None
 
 
-def ensure_project(client, title: str, schema: LabelSchema) -> tuple[int, str]:
-    """The project's id and what was done: ``created``, ``updated`` (config changed) or ``unchanged``."""
-    config = label_config(schema)
+class ProjectSettings(BaseModel):
+    """``configs/labelstudio.yaml``: how many annotators label the overlapping share of tasks."""
+
+    model_config = ConfigDict(extra="forbid")
+    annotators_per_task: int = Field(1, ge=1, le=10)
+    overlap_percent: int = Field(0, ge=0, le=100)
+    overlap_first: bool = False
+
+    def fields(self) -> dict:
+        """The Label Studio project fields these settings set."""
+        return {"maximum_annotations": self.annotators_per_task, "overlap_cohort_percentage": self.overlap_percent,
+                "show_overlap_first": self.overlap_first}
+
+
+def load_project_settings(path: Path) -> ProjectSettings:
+    return load_yaml(path, ProjectSettings, "Label Studio settings", empty={})
+
+
+def ensure_project(client, title: str, schema: LabelSchema,
+                   settings: ProjectSettings | None = None) -> tuple[int, str]:
+    """The project's id and what was done: ``created``, ``updated`` (config or overlap changed) or ``unchanged``."""
+    config, fields = label_config(schema), (settings or ProjectSettings()).fields()
     project = find_project(client, title)
     if project is None:
-        return client.projects.create(title=title, label_config=config).id, "created"
-    if project.label_config == config:
+        return client.projects.create(title=title, label_config=config, **fields).id, "created"
+    if project.label_config == config and all(getattr(project, k) == v for k, v in fields.items()):
         return project.id, "unchanged"
-    client.projects.update(id=project.id, label_config=config)
+    client.projects.update(id=project.id, label_config=config, **fields)
     return project.id, "updated"
 
 
@@ -248,7 +270,8 @@ def read_raw(path: Path) -> list[dict]:
         if not line.strip():
             continue
         if path.suffix == ".txt":
-            records.append({"id": f"{path.stem}-{number}", "text": line, "meta": {}})
+            # the line's content hash keeps ids of two files with the same name apart
+            records.append({"id": f"{path.stem}-{number}-{content_hash(line)[:8]}", "text": line, "meta": {}})
             continue
         try:
             raw = json.loads(line)
@@ -380,14 +403,38 @@ def _when(annotation: dict) -> tuple:
     return annotation.get("updated_at") or annotation.get("created_at") or "", annotation.get("id") or 0
 
 
-def choose_annotation(annotations: list[dict]) -> dict | None:
-    """The annotation that becomes gold: the latest accepted/ground-truth one, else the latest.
+def _span_set(annotation: dict) -> frozenset:
+    return frozenset((r.get("value", {}).get("start"), r.get("value", {}).get("end"), tuple(r.get("value", {}).get("labels") or ()))
+                     for r in annotation.get("result") or [] if isinstance(r, dict) and r.get("type") == "labels")
 
-    Cancelled (skipped) annotations never count.
+
+def choose_annotation(annotations: list[dict]) -> tuple[dict | None, str]:
+    """The annotation that becomes gold and how it was chosen.
+
+    - ``adjudicated``: the latest one marked ground truth (the adjudicator's final word);
+    - ``accepted``: else the latest one a reviewer accepted;
+    - ``agreed``: else, with several annotators, the latest one when all their latest spans agree;
+    - ``single``: else, with one annotator, their latest one.
+    Annotators who disagree with nothing adjudicated give ``(None, "needs adjudication")``;
+    cancelled (skipped) annotations never count (``(None, "skipped")`` or ``(None, "unannotated")``).
     """
     valid = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
-    accepted = [a for a in valid if a.get("ground_truth") or a.get("last_action") in ACCEPTED]
-    return max(accepted or valid, key=_when) if valid else None
+    if not valid:
+        return None, "skipped" if annotations else "unannotated"
+    adjudicated = [a for a in valid if a.get("ground_truth")]
+    if adjudicated:
+        return max(adjudicated, key=_when), "adjudicated"
+    accepted = [a for a in valid if a.get("last_action") in ACCEPTED]
+    if accepted:
+        return max(accepted, key=_when), "accepted"
+    latest: dict[object, dict] = {}
+    for a in sorted(valid, key=_when):
+        latest[a.get("completed_by")] = a
+    if len(latest) == 1:
+        return max(valid, key=_when), "single"
+    if len({_span_set(a) for a in latest.values()}) == 1:
+        return max(latest.values(), key=_when), "agreed"
+    return None, "needs adjudication"
 
 
 def result_entities(result: list, text: str) -> tuple[list[Entity], list[str], int]:
@@ -416,6 +463,7 @@ class Conversion:
 
     errors: list[str] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    pending: list = field(default_factory=list)   # tasks whose annotators disagree, not yet adjudicated
 
 
 def convert_task(task: object, schema: LabelSchema, conversion: Conversion) -> Document | None:
@@ -428,24 +476,30 @@ def convert_task(task: object, schema: LabelSchema, conversion: Conversion) -> D
         conversion.errors.append(f"task {task_id}: malformed task (expected data.text and an annotations list)")
         return None
     annotations = task.get("annotations") or []
-    chosen = choose_annotation(annotations)
+    chosen, choice = choose_annotation(annotations)
     if chosen is None:
-        counts["skipped" if annotations else "unannotated"] += 1
+        counts[choice] += 1
+        if choice == "needs adjudication":
+            conversion.pending.append(task_id)
         return None
     counts["extra annotations"] += sum(1 for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")) - 1
     text = data["text"]
     entities, problems, ignored = result_entities(chosen.get("result") or [], text)
     counts["ignored results"] += ignored
     meta = {**(data.get("meta") if isinstance(data.get("meta"), dict) else {}),
-            "labelstudio": {"task": task_id, "annotation": chosen.get("id"), "annotator": chosen.get("completed_by")}}
+            "labelstudio": {"task": task_id, "annotation": chosen.get("id"), "annotator": chosen.get("completed_by"),
+                            "choice": choice, "annotators": sorted({a.get("completed_by") for a in annotations
+                                                                     if isinstance(a, dict) and not a.get("was_cancelled")},
+                                                                    key=str)}}
     if "source_id" in data:
-        meta["source"] = {"id": data["source_id"], "start": data.get("source_start", 0)}
+        meta["piece_of"] = {"id": data["source_id"], "start": data.get("source_start", 0)}
     doc = Document(id=str(data.get("id", f"labelstudio-{task_id}")), text=text,
                    entities=sorted(entities, key=lambda e: (e.start, e.end)), meta=meta)
     problems += span_problems(doc, schema)
     if problems:
         conversion.errors += [f"task {task_id}: {p}" for p in problems]
         return None
+    counts[choice] += 1
     return doc
 
 
@@ -510,10 +564,11 @@ def convert_export_file(export: Path, out: Path, schema: LabelSchema) -> tuple[C
 # ---------------------------------------------------------------- agreement
 
 def annotator_spans(task: dict, schema: LabelSchema) -> dict[str, list[Entity]]:
-    """Per annotator, the spans of their latest valid annotation of the task."""
+    """Per annotator, the spans of their latest valid annotation of the task, before adjudication
+    (annotations marked ground truth are the adjudicator's and are left out)."""
     latest: dict[str, dict] = {}
     for a in task.get("annotations") or []:
-        if isinstance(a, dict) and not a.get("was_cancelled"):
+        if isinstance(a, dict) and not a.get("was_cancelled") and not a.get("ground_truth"):
             who = str(a.get("completed_by"))
             if who not in latest or _when(a) > _when(latest[who]):
                 latest[who] = a

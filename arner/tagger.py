@@ -9,6 +9,7 @@ bf16 where the hardware is fast at it, with close calls re-checked in fp32 (``BF
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,30 @@ class TaggerSettings:
 BF16_GUARD = 0.1
 
 
-def bf16_is_fast(device: torch.device) -> bool:
-    """bf16 where the hardware multiplies it natively: CUDA GPUs with bf16, CPUs with AMX tiles."""
+def cpu_bf16_choice(amx: bool, avx512_bf16: bool) -> tuple[bool, str]:
+    """Whether a CPU with these features should run bf16, and why (oneDNN runs bf16 natively on both)."""
+    if amx:
+        return True, "bf16: the CPU has AMX tiles"
+    if avx512_bf16:
+        return True, "bf16: the CPU has AVX512-BF16"
+    return False, "fp32: the CPU has neither AMX nor AVX512-BF16"
+
+
+def bf16_choice(device: torch.device) -> tuple[bool, str]:
+    """bf16 where the hardware multiplies it natively (CUDA GPUs with bf16; CPUs with AMX or
+    AVX512-BF16), with the reason. ``ARNER_NO_BF16=1`` forces fp32 (to measure that path anywhere)."""
+    if os.environ.get("ARNER_NO_BF16") == "1":
+        return False, "fp32: ARNER_NO_BF16=1"
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and torch.cpu._is_amx_tile_supported()
+        ok = torch.cuda.is_bf16_supported()
+        return ok, "bf16: CUDA GPU with bf16" if ok else "fp32: this GPU has no bf16"
+    if device.type != "cpu":
+        return False, f"fp32: device {device.type}"
+    return cpu_bf16_choice(torch.cpu._is_amx_tile_supported(), torch.cpu._is_avx512_bf16_supported())
+
+
+def bf16_is_fast(device: torch.device) -> bool:
+    return bf16_choice(device)[0]
 
 
 class Tagger:

@@ -23,6 +23,7 @@ from arner.text import split_words
 from conftest import ROOT
 
 LABELS = ROOT / "configs" / "labels.yaml"
+LS_SETTINGS = ROOT / "configs" / "labelstudio.yaml"
 
 # Texts with everything that could move an offset.
 T1 = "قُتِلَ ٤٩ عنصراً من «داعـش» في ريف حمص الشرقي 😀 SY24"
@@ -31,6 +32,8 @@ T3 = "وقالت مصادر إن قوات سوريا الديمقراطية (SDF
 T4 = "لم يُعلن عن خسائر."
 T5 = "خبر مكرر لا يُوسم."
 T6 = "وصلت تعزيزات إلى مطار كويرس العسكري"
+T7 = "قصفت قوات التحالف مواقع للحوثيين في صعدة"
+T8 = "قتل 3 جنود في عدن"
 
 
 def have_label_studio() -> bool:
@@ -128,15 +131,23 @@ def test_credentials_are_created_once_in_a_private_env_file(tmp_path):
     assert ls.ensure_credentials(again, env_file) is False
 
 
-def test_choice_of_annotation_prefers_accepted_then_latest():
-    old_gt = {"id": 1, "updated_at": "2026-01-01T00:00:00Z", "ground_truth": True}
-    newer = {"id": 2, "updated_at": "2026-01-02T00:00:00Z"}
-    cancelled = {"id": 3, "updated_at": "2026-01-03T00:00:00Z", "was_cancelled": True}
-    accepted = {"id": 4, "updated_at": "2025-12-01T00:00:00Z", "last_action": "accepted"}
-    assert ls.choose_annotation([old_gt, newer, cancelled])["id"] == 1
-    assert ls.choose_annotation([newer, cancelled])["id"] == 2
-    assert ls.choose_annotation([newer, accepted, old_gt])["id"] == 1
-    assert ls.choose_annotation([cancelled]) is None
+def test_choice_of_annotation_adjudicated_then_accepted_then_agreed_or_single():
+    def ann(i, who, day, spans=(), **extra):
+        result = [{"type": "labels", "value": {"start": a, "end": b, "labels": ["LOCATION"]}} for a, b in spans]
+        return {"id": i, "completed_by": who, "updated_at": f"2026-01-0{day}T00:00:00Z", "result": result, **extra}
+
+    gt = ann(1, 7, 1, [(0, 3)], ground_truth=True)
+    newer, other_same, other_differs = ann(2, 7, 2, [(0, 3)]), ann(3, 8, 3, [(0, 3)]), ann(4, 8, 4, [(4, 6)])
+    cancelled = ann(5, 9, 5, was_cancelled=True)
+    accepted = ann(6, 8, 1, [(4, 6)], last_action="accepted")
+    first_draft = ann(7, 7, 1)
+    choose = ls.choose_annotation
+    assert choose([gt, newer, other_differs, cancelled]) == (gt, "adjudicated")
+    assert choose([newer, other_differs, accepted]) == (accepted, "accepted")
+    assert choose([newer, other_same, cancelled]) == (other_same, "agreed")
+    assert choose([newer, other_differs]) == (None, "needs adjudication")
+    assert choose([first_draft, newer, cancelled]) == (newer, "single")
+    assert choose([cancelled]) == (None, "skipped") and choose([]) == (None, "unannotated")
 
 
 # ---------------------------------------------------------------- against the real server
@@ -160,18 +171,20 @@ def test_wrong_token_is_a_clear_error_and_writes_nothing(tmp_path, server):
 
 def test_label_creates_the_project_once_and_reuses_it(tmp_path, server, schema):
     env = env_for(server, "reuse")
-    first = run_ls("label", "--labels", LABELS, cwd=tmp_path, env=env)
+    first = run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stderr
     [project] = [p for p in client_for(server).projects.list() if p.title == "reuse"]
-    assert first.stdout == f"Project 'reuse' created: {server.url}/projects/{project.id}/data\n"
+    overlap = " (20% of tasks for 2 annotators)\n"
+    assert first.stdout == f"Project 'reuse' created: {server.url}/projects/{project.id}/data" + overlap
+    assert (project.maximum_annotations, project.overlap_cohort_percentage, project.show_overlap_first) == (2, 20, True)
     assert project.label_config == ls.label_config(schema)
-    second = run_ls("label", "--labels", LABELS, cwd=tmp_path, env=env)
-    assert second.stdout == f"Project 'reuse' unchanged: {server.url}/projects/{project.id}/data\n"
+    second = run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env)
+    assert second.stdout == f"Project 'reuse' unchanged: {server.url}/projects/{project.id}/data" + overlap
     bigger = tmp_path / "labels.yaml"
     bigger.write_text(LABELS.read_text(encoding="utf-8") + '  - name: WEAPON\n    description: A weapon.\n'
                       '    colour: "#9467bd"\n', encoding="utf-8")
-    third = run_ls("label", "--labels", bigger, cwd=tmp_path, env=env)
-    assert third.stdout == f"Project 'reuse' updated: {server.url}/projects/{project.id}/data\n"
+    third = run_ls("label", "--labels", bigger, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env)
+    assert third.stdout == f"Project 'reuse' updated: {server.url}/projects/{project.id}/data" + overlap
     [project] = [p for p in client_for(server).projects.list() if p.title == "reuse"]
     assert '<Label value="WEAPON" background="#9467bd" hint="A weapon."/>' in project.label_config
     assert server.token not in first.stdout + second.stdout + third.stdout
@@ -179,7 +192,7 @@ def test_label_creates_the_project_once_and_reuses_it(tmp_path, server, schema):
 
 def test_import_skips_duplicates_by_content(tmp_path, server):
     env = env_for(server, "dedup")
-    assert run_ls("label", "--labels", LABELS, cwd=tmp_path, env=env).returncode == 0
+    assert run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env).returncode == 0
     (tmp_path / "a.txt").write_text(f"{T1}\n\n{T2}\n", encoding="utf-8")
     write_jsonl(tmp_path / "b.jsonl", [{"id": "x1", "text": T2}, {"id": "x2", "text": T3}])
     done = run_ls("import", "a.txt", cwd=tmp_path, env=env)
@@ -189,7 +202,8 @@ def test_import_skips_duplicates_by_content(tmp_path, server):
     client = client_for(server)
     project = ls.project_id(client, "dedup")
     data = sorted((t.data for t in client.tasks.list(project=project, fields="task_only")), key=lambda d: d["id"])
-    assert [(d["id"], d["text"]) for d in data] == [("a-1", T1), ("a-3", T2), ("x2", T3)]
+    assert [(d["id"], d["text"]) for d in data] == [
+        (f"a-1-{ls.content_hash(T1)[:8]}", T1), (f"a-3-{ls.content_hash(T2)[:8]}", T2), ("x2", T3)]
 
 
 @pytest.fixture(scope="module")
@@ -197,15 +211,16 @@ def annotated(tmp_path_factory, server):
     """A project with tasks annotated through the API, pulled once."""
     folder = tmp_path_factory.mktemp("pull")
     env = env_for(server, "round-trip")
-    assert run_ls("label", "--labels", LABELS, cwd=folder, env=env).returncode == 0
+    assert run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=folder, env=env).returncode == 0
     write_jsonl(folder / "in.jsonl", [{"id": f"t{i}", "text": t, "meta": {"split": "train"} if i == 1 else {}}
-                                      for i, t in enumerate([T1, T2, T3, T4, T5, T6], start=1)])
+                                      for i, t in enumerate([T1, T2, T3, T4, T5, T6, T7, T8], start=1)])
     assert run_ls("import", "in.jsonl", cwd=folder, env=env).returncode == 0
     client = client_for(server)
     project = ls.project_id(client, "round-trip")
     task = {t.data["id"]: t.id for t in client.tasks.list(project=project, fields="task_only")}
     admin = client.users.whoami().id
-    other = client.users.create(username="second", email="second@arner.test", password="second-pass-123").id
+    second = annotator_client(server, folder, "second@arner.test")
+    other = second.users.whoami().id
     gold = {
         "t1": [span(T1, "٤٩ عنصراً", "COUNT"), span(T1, "داعـش", "ARMED_GROUP"), span(T1, "حمص", "LOCATION")],
         "t2": [span(T2, "الطيران الروسي", "ARMED_GROUP"), span(T2, "أكثر من 40 غارة", "COUNT"),
@@ -221,12 +236,19 @@ def annotated(tmp_path_factory, server):
     # t2: a ground-truth annotation, then a later wrong one: the ground truth wins.
     ids["t2"] = client.annotations.create(id=task["t2"], result=results(T2, gold["t2"]), ground_truth=True).id
     client.annotations.create(id=task["t2"], result=results(T2, gold["t2"][:1]))
-    # t3: two annotators (agreement), plus a relation that is ignored.
-    client.annotations.create(id=task["t3"], result=results(T3, [gold["t3"][0], gold["t3"][2]]), completed_by=other)
+    # t3: two annotators who disagree, then adjudicated (ground truth), plus a relation that is ignored.
+    second.annotations.create(id=task["t3"], result=results(T3, [gold["t3"][0], gold["t3"][2]]))
     with_relation = results(T3, gold["t3"])
     with_relation[0]["id"], with_relation[2]["id"] = "r1", "r3"
     with_relation.append({"from_id": "r1", "to_id": "r3", "type": "relation", "direction": "right"})
-    ids["t3"] = client.annotations.create(id=task["t3"], result=with_relation).id
+    client.annotations.create(id=task["t3"], result=with_relation)
+    ids["t3"] = client.annotations.create(id=task["t3"], result=with_relation, ground_truth=True).id
+    # t7: two annotators who disagree, not adjudicated: left out and listed; t8: two who agree.
+    client.annotations.create(id=task["t7"], result=results(T7, [span(T7, "قوات التحالف", "ARMED_GROUP")]))
+    second.annotations.create(id=task["t7"], result=results(T7, [span(T7, "صعدة", "LOCATION")]))
+    gold["t8"] = [span(T8, "3 جنود", "COUNT"), span(T8, "عدن", "LOCATION")]
+    client.annotations.create(id=task["t8"], result=results(T8, gold["t8"]))
+    ids["t8"] = second.annotations.create(id=task["t8"], result=results(T8, gold["t8"])).id
     # t4: nothing; t5: skipped; t6: one span.
     client.annotations.create(id=task["t5"], result=[], was_cancelled=True)
     ids["t6"] = client.annotations.create(id=task["t6"], result=results(T6, gold["t6"])).id
@@ -235,11 +257,21 @@ def annotated(tmp_path_factory, server):
             "admin": admin, "other": other, "project": project}
 
 
-def expected_doc(a, key: str, text: str, entities: list[dict], meta: dict | None = None) -> dict:
+def annotator_client(server, folder, email):
+    """A second annotator added through the project's own command (invite sign-up), as an SDK client."""
+    from arner.annotators import add_annotator
+
+    env = ls.read_env_file(add_annotator(server, email, folder / "labelstudio-data"))
+    return client_for(ls.Settings(url=server.url, token=env["LABEL_STUDIO_API_KEY"]))
+
+
+def expected_doc(a, key: str, text: str, entities: list[dict], meta: dict | None = None, choice: str = "single",
+                 by: str = "admin", annotators: tuple = ("admin",)) -> dict:
     return {"id": key, "text": text, "entities": entities,
             "meta": {**(meta or {}), "labelstudio": {"task": a["task"][key], "annotation": a["ids"][key],
-                                                     "annotator": a["admin"]},
-                     "source": {"id": key, "start": 0}}}
+                                                     "annotator": a[by], "choice": choice,
+                                                     "annotators": sorted((a[w] for w in annotators), key=str)},
+                     "piece_of": {"id": key, "start": 0}}}
 
 
 def test_pull_converts_annotations_character_for_character(annotated):
@@ -248,22 +280,25 @@ def test_pull_converts_annotations_character_for_character(annotated):
     lines = a["done"].stdout.splitlines()
     [export] = (a["folder"] / "annotations" / "exports").iterdir()
     assert lines[0] == f"saved export annotations/exports/{export.name}"
-    assert lines[1] == ("6 task(s): 4 converted, 0 error(s), 1 without annotation, 1 skipped/cancelled, "
-                        "3 further annotation(s) kept in the export for agreement, 1 non-span result(s) ignored; "
-                        "0 earlier document(s) kept -> annotations/gold/labelstudio.jsonl")
+    assert lines[1] == (f"task {a['task']['t7']}: annotators disagree; adjudicate it (mark the final annotation "
+                        "as ground truth) and pull again")
+    assert lines[2] == ("8 task(s): 5 converted (2 single annotator, 1 agreed, 2 adjudicated, 0 accepted by review), "
+                        "0 error(s), 1 awaiting adjudication, 1 without annotation, 1 skipped/cancelled, "
+                        "1 non-span result(s) ignored; 0 earlier document(s) kept -> annotations/gold/labelstudio.jsonl")
     docs = [d.model_dump() for d in read_documents(a["folder"] / "annotations" / "gold" / "labelstudio.jsonl")]
     assert docs == [
         expected_doc(a, "t1", T1, a["gold"]["t1"][:2], {"split": "train"}),
-        expected_doc(a, "t2", T2, a["gold"]["t2"]),
-        expected_doc(a, "t3", T3, a["gold"]["t3"]),
+        expected_doc(a, "t2", T2, a["gold"]["t2"], choice="adjudicated"),
+        expected_doc(a, "t3", T3, a["gold"]["t3"], choice="adjudicated", annotators=("admin", "other")),
         expected_doc(a, "t6", T6, a["gold"]["t6"]),
+        expected_doc(a, "t8", T8, a["gold"]["t8"], choice="agreed", by="other", annotators=("admin", "other")),
     ]
     # Code-point offsets, exactly as Label Studio stores them, also after the emoji.
     assert docs[0]["entities"][:2] == [{"start": 7, "end": 16, "label": "COUNT"},
                                        {"start": 21, "end": 26, "label": "ARMED_GROUP"}]
     assert [d["text"][e["start"]:e["end"]] for d in docs for e in d["entities"]] == [
         "٤٩ عنصراً", "داعـش", "الطيران الروسي", "أكثر من 40 غارة", "جبل البشري", "قوات سوريا الديمقراطية",
-        "SDF", "الباغوز", "مطار كويرس"]
+        "SDF", "الباغوز", "مطار كويرس", "3 جنود", "عدن"]
     assert docs[1]["entities"][1] == {"start": 20, "end": 35, "label": "COUNT"}  # after 😀 (one code point)
 
 
@@ -281,7 +316,7 @@ def test_edited_task_replaces_its_old_version_and_nothing_is_lost(annotated):
     a["client"].tasks.delete(id=a["task"]["t6"])
     done = run_ls("pull", "--labels", LABELS, cwd=a["folder"], env=a["env"])
     assert done.stdout.splitlines()[-1].endswith("1 earlier document(s) kept -> annotations/gold/labelstudio.jsonl")
-    assert sorted(d.id for d in read_documents(gold)) == ["t1", "t2", "t3", "t6"]
+    assert sorted(d.id for d in read_documents(gold)) == ["t1", "t2", "t3", "t6", "t8"]
 
 
 def test_malformed_tasks_are_reported_and_the_rest_converted(annotated, tmp_path):
@@ -315,10 +350,13 @@ def test_malformed_tasks_are_reported_and_the_rest_converted(annotated, tmp_path
         f"(context {T6[s - 9:s + 20]!r})",
         f"task 9004: span [{s}:{s + 10}] 'مطار كويرس' (WEAPON): unknown label 'WEAPON' "
         "(known: ARMED_GROUP, LOCATION, COUNT)",
-        "10 task(s): 4 converted, 4 error(s), 1 without annotation, 1 skipped/cancelled, 3 further annotation(s) "
-        f"kept in the export for agreement, 1 non-span result(s) ignored; 0 earlier document(s) kept -> {out}",
+        f"task {a['task']['t7']}: annotators disagree; adjudicate it (mark the final annotation as ground truth) "
+        "and pull again",
+        "12 task(s): 5 converted (2 single annotator, 1 agreed, 2 adjudicated, 0 accepted by review), 4 error(s), "
+        "1 awaiting adjudication, 1 without annotation, 1 skipped/cancelled, "
+        f"1 non-span result(s) ignored; 0 earlier document(s) kept -> {out}",
     ]
-    assert [d.id for d in read_documents(out)] == ["t1", "t2", "t3", "t6"]
+    assert [d.id for d in read_documents(out)] == ["t1", "t2", "t3", "t6", "t8"]
     assert [p.name for p in out.parent.iterdir()] == ["labelstudio.jsonl"]  # no temporary file left behind
 
 
@@ -329,13 +367,16 @@ def test_agreement_between_two_annotators(annotated):
     done = run_ls("agreement", "--export", export, "--out", report, "--labels", LABELS, cwd=a["folder"], env=a["env"])
     assert done.returncode == 0, done.stderr
     text = report.read_text(encoding="utf-8")
-    # One task (t3) has two annotators; they differ on SDF only. 12 words, one tag differs:
-    # observed 11/12, expected (7*8 + 2*1 + 2*2 + 1*1)/144, kappa = 0.852.
-    assert len(split_words(T3)) == 12
-    assert "1 task(s) annotated by more than one person" in text
-    assert "Cohen's kappa on word tags (IOB2, 12 words): **0.852**" in text
-    assert "Span micro-F1: **0.800**" in text
-    assert "| ARMED_GROUP | 0.667 | 1 | 1 |\n| LOCATION | 1.000 | 1 | 0 |\n| COUNT | – | 0 | 0 |" in text
+    # Three tasks have two annotators (the adjudication of t3, marked ground truth, is left out):
+    # t3 (12 words) differs on SDF only; t7 (7 words) on قوات التحالف and صعدة; t8 (5 words) agrees.
+    # Words: observed 20/24; admin's tags O 14, B-AG 3, I-AG 3, B-LOC 2, B-COUNT 1, I-COUNT 1, the
+    # other's O 16, 1, 2, 3, 1, 1: expected (14*16 + 3*1 + 3*2 + 2*3 + 1 + 1)/576 = 241/576,
+    # kappa = (20/24 - 241/576) / (1 - 241/576) = 0.713. Spans: 4 agreed, 3 not: micro-F1 8/11.
+    assert [len(split_words(t)) for t in (T3, T7, T8)] == [12, 7, 5]
+    assert "3 task(s) annotated by more than one person" in text
+    assert "Cohen's kappa on word tags (IOB2, 24 words): **0.713**" in text
+    assert "Span micro-F1: **0.727**" in text
+    assert "| ARMED_GROUP | 0.500 | 1 | 2 |\n| LOCATION | 0.800 | 2 | 1 |\n| COUNT | 1.000 | 1 | 0 |" in text
     s = T3.index("SDF")
     assert f"| {a['task']['t3']} | [{s}:{s + 3}] | SDF | ARMED_GROUP | {a['admin']} | {a['other']} |" in text
 
@@ -368,7 +409,7 @@ def test_import_with_model_and_predict_push_predictions(tmp_path, server, tiny_m
     from arner.tagger import Tagger
 
     env = env_for(server, "predictions")
-    assert run_ls("label", "--labels", LABELS, cwd=tmp_path, env=env).returncode == 0
+    assert run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env).returncode == 0
     (tmp_path / "a.txt").write_text(f"{T1}\n{T2}\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text(f"{T3}\n{T6}\n", encoding="utf-8")
     done = run_ls("import", "a.txt", "--model", tiny_model, cwd=tmp_path, env=env)
@@ -389,3 +430,79 @@ def test_import_with_model_and_predict_push_predictions(tmp_path, server, tiny_m
     assert got == {t: [(p["model_version"], p["score"], p["result"]) for p in expected[t]] for t in texts}
     assert any(got[t][0][2] for t in texts)  # the model did predict spans somewhere
     assert run_ls("predict", tiny_model, cwd=tmp_path, env=env).stdout == "0 prediction(s) of tiny-ls pushed\n"
+
+
+def test_added_annotator_logs_in_with_the_saved_password_and_has_a_token(tmp_path, server):
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    env = env_for(server, "people")
+    done = run_ls("annotator", "ann@arner.test", cwd=tmp_path, env=env)
+    saved = tmp_path / "labelstudio-data" / "annotators" / "ann@arner.test.env"
+    assert (done.returncode, done.stdout) == (0, f"annotator ann@arner.test added: log in at {server.url}/user/login/ "
+                                                 f"with the password in labelstudio-data/annotators/ann@arner.test.env\n")
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    creds = ls.read_env_file(saved)
+    assert creds["LABEL_STUDIO_PASSWORD"] not in done.stdout + done.stderr
+    assert creds["LABEL_STUDIO_API_KEY"] not in done.stdout + done.stderr
+    assert client_for(ls.Settings(url=server.url, token=creds["LABEL_STUDIO_API_KEY"])).users.whoami().email == "ann@arner.test"
+    # The browser route: the login form with the saved password opens a session.
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login = f"{server.url}/user/login/"
+    opener.open(login).read()
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf, "email": "ann@arner.test",
+                                   "password": creds["LABEL_STUDIO_PASSWORD"]}).encode()
+    opener.open(urllib.request.Request(login, data=form, headers={"Referer": login})).read()
+    with opener.open(f"{server.url}/api/current-user/whoami") as response:
+        assert json.loads(response.read())["email"] == "ann@arner.test"
+    again = run_ls("annotator", "ann@arner.test", cwd=tmp_path, env=env)
+    assert (again.returncode, again.stderr) == (
+        2, "error: annotator ann@arner.test: already added (labelstudio-data/annotators/ann@arner.test.env)\n")
+    saved.unlink()  # the server still knows the address: a clear refusal, no file written
+    third = run_ls("annotator", "ann@arner.test", cwd=tmp_path, env=env)
+    assert (third.returncode, third.stderr) == (2, "error: annotator ann@arner.test: already exists\n")
+    assert not saved.exists()
+
+
+def test_txt_files_with_the_same_name_give_distinct_ids_and_pull(tmp_path, server):
+    env = env_for(server, "same-names")
+    assert run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env).returncode == 0
+    for folder, text in (("one", T1), ("two", T2)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "news.txt").write_text(text + "\n", encoding="utf-8")
+        assert run_ls("import", f"{folder}/news.txt", cwd=tmp_path, env=env).returncode == 0
+    client = client_for(server)
+    tasks = client.tasks.list(project=ls.project_id(client, "same-names"), fields="task_only")
+    for t in tasks:
+        client.annotations.create(id=t.id, result=[])
+    done = run_ls("pull", "--labels", LABELS, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ids = [d.id for d in read_documents(tmp_path / "annotations" / "gold" / "labelstudio.jsonl")]
+    assert sorted(ids) == sorted([f"news-1-{ls.content_hash(T1)[:8]}", f"news-1-{ls.content_hash(T2)[:8]}"])
+
+
+@pytest.mark.parametrize("strategy", ["uncertainty", "random"])
+def test_suggest_imports_n_new_tasks_never_ones_already_there(tmp_path, server, tiny_model, strategy):
+    env = env_for(server, f"suggest-{strategy}")
+    assert run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env).returncode == 0
+    pool = write_jsonl(tmp_path / "pool.jsonl", [{"id": f"p{i}", "text": t, "meta": {"url": f"http://x/{i}"}}
+                                                 for i, t in enumerate([T1, T2, T3, T6, T7, T8])])
+    write_jsonl(tmp_path / "there.jsonl", [{"id": "p0", "text": T1}, {"id": "p4", "text": T7}])
+    assert run_ls("import", "there.jsonl", cwd=tmp_path, env=env).returncode == 0
+    done = subprocess.run([sys.executable, "-m", "arner.cli", "suggest", "pool.jsonl", str(tiny_model), "--n", "3",
+                           "--strategy", strategy, "--round", "r1"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    out = f"annotations/suggested/pool-{strategy}-top3.jsonl"
+    assert done.stdout.splitlines() == [f"pool.jsonl: 4 new document(s) considered; 3 picked ({strategy}) -> {out}",
+                                        "imported 3 task(s) with pre-annotations of tiny-ls (0 already there)"]
+    client = client_for(server)
+    tasks = client.tasks.list(project=ls.project_id(client, f"suggest-{strategy}"), fields="all")
+    new = [t for t in tasks if t.data["id"] not in ("p0", "p4")]
+    assert len(tasks) == 5 and len(new) == 3 and all(len(t.predictions) == 1 for t in new)
+    assert {t.data["text"] for t in new} < {T2, T3, T6, T8}
+    assert all(t.data["meta"] == {"url": f"http://x/{t.data['id'][1:]}", "picked": strategy, "picked_by": "tiny-ls",
+                                  "round": "r1"} for t in new)

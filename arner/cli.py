@@ -223,7 +223,7 @@ def _write_predictions(tagger, records: list[dict], out) -> None:
 ls_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Label Studio: serve, import, pull, agreement.")
 app.add_typer(ls_app, name="ls")
 LS_DATA = Path("labelstudio-data")
-GOLD_LS = Path("annotations/gold/labelstudio.jsonl")
+GOLD_LS = Path("annotations/realnews/labelstudio.jsonl")
 EXPORTS = Path("annotations/exports")
 
 

@@ -27,7 +27,7 @@ class TinyEncoder(Strict):
 
 
 class DataConfig(Strict):
-    corpus: str = "annotations/gold"      # a JSONL file or a folder of them
+    corpus: str | list[str] = "annotations/gold"  # a JSONL file or a folder of them, or a list of those
     labels: str = "configs/labels.yaml"
     # Splits: documents with meta.split use it; others by a hash of the id (percentages).
     dev_percent: int = 10

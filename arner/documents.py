@@ -172,10 +172,10 @@ def validate_documents(located: Iterable[Located], schema: LabelSchema) -> list[
     return problems
 
 
-def load_corpus(path: str | Path, schema: LabelSchema) -> list[Document]:
-    """Read and validate a corpus (file or folder); raise InputError listing every problem."""
+def load_corpus(path: str | Path | list, schema: LabelSchema) -> list[Document]:
+    """Read and validate a corpus (a file or folder, or a list of them); raise InputError listing every problem."""
     located, problems = [], []
-    for file in corpus_files(path):
+    for file in [f for p in (path if isinstance(path, list) else [path]) for f in corpus_files(p)]:
         docs, file_problems = parse_jsonl(file)
         located += docs
         problems += file_problems

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -538,20 +539,29 @@ def merge_into(path: Path, docs: Iterable[Document], conversion: Conversion) -> 
             out.write(doc.to_json() + "\n")
         kept = [line for line in old if _line_id(line) not in written]
         out.writelines(line + "\n" for line in kept)
-    conversion.counts["converted"] = len(written)
+    conversion.counts["converted"] += len(written)
     if not written and not kept:
         path.unlink()
     return len(kept)
 
 
-def convert_export_file(export: Path, out: Path, schema: LabelSchema) -> tuple[Conversion, int, list]:
-    """Convert an export file into ``out`` (merged), then run the validator on the corpus folder of ``out``.
+def shard_of(out: Path, doc: Document) -> Path:
+    """The file a pulled document goes to: ``out``, or ``<out stem>-<round>.jsonl`` beside it for a
+    document of an annotation round (``meta.round``), so that no file grows without bound."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(doc.meta.get("round") or ""))
+    return out.with_name(f"{out.stem}-{name}{out.suffix}") if name else out
 
-    Returns the conversion, the number of earlier documents kept and the validator's problems.
+
+def convert_export_file(export: Path, out: Path, schema: LabelSchema) -> tuple[Conversion, int, list]:
+    """Convert an export file into ``out`` and its round files (merged), then run the validator on
+    their folder. Returns the conversion, the number of earlier documents kept and the validator's problems.
     """
     conversion = Conversion()
-    kept = merge_into(out, convert_export(iter_export(export), schema, conversion), conversion)
-    if not out.exists():
+    by_file: dict[Path, list[Document]] = {}
+    for doc in convert_export(iter_export(export), schema, conversion):
+        by_file.setdefault(shard_of(out, doc), []).append(doc)
+    kept = sum(merge_into(path, docs, conversion) for path, docs in sorted(by_file.items()))
+    if not out.parent.exists() or not list(out.parent.glob("*.jsonl")):
         return conversion, kept, []
     located, problems = [], []
     for file in corpus_files(out.parent):

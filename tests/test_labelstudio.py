@@ -284,8 +284,8 @@ def test_pull_converts_annotations_character_for_character(annotated):
                         "as ground truth) and pull again")
     assert lines[2] == ("8 task(s): 5 converted (2 single annotator, 1 agreed, 2 adjudicated, 0 accepted by review), "
                         "0 error(s), 1 awaiting adjudication, 1 without annotation, 1 skipped/cancelled, "
-                        "1 non-span result(s) ignored; 0 earlier document(s) kept -> annotations/gold/labelstudio.jsonl")
-    docs = [d.model_dump() for d in read_documents(a["folder"] / "annotations" / "gold" / "labelstudio.jsonl")]
+                        "1 non-span result(s) ignored; 0 earlier document(s) kept -> annotations/realnews/labelstudio.jsonl")
+    docs = [d.model_dump() for d in read_documents(a["folder"] / "annotations" / "realnews" / "labelstudio.jsonl")]
     assert docs == [
         expected_doc(a, "t1", T1, a["gold"]["t1"][:2], {"split": "train"}),
         expected_doc(a, "t2", T2, a["gold"]["t2"], choice="adjudicated"),
@@ -304,7 +304,7 @@ def test_pull_converts_annotations_character_for_character(annotated):
 
 def test_edited_task_replaces_its_old_version_and_nothing_is_lost(annotated):
     a = annotated
-    gold = a["folder"] / "annotations" / "gold" / "labelstudio.jsonl"
+    gold = a["folder"] / "annotations" / "realnews" / "labelstudio.jsonl"
     before = [d.model_dump() for d in read_documents(gold)]
     a["client"].annotations.update(id=a["ids"]["t1"], result=results(T1, a["gold"]["t1"]))
     done = run_ls("pull", "--labels", LABELS, cwd=a["folder"], env=a["env"])
@@ -315,7 +315,7 @@ def test_edited_task_replaces_its_old_version_and_nothing_is_lost(annotated):
     # A document no longer in the export (e.g. its task was deleted) stays in the corpus.
     a["client"].tasks.delete(id=a["task"]["t6"])
     done = run_ls("pull", "--labels", LABELS, cwd=a["folder"], env=a["env"])
-    assert done.stdout.splitlines()[-1].endswith("1 earlier document(s) kept -> annotations/gold/labelstudio.jsonl")
+    assert done.stdout.splitlines()[-1].endswith("1 earlier document(s) kept -> annotations/realnews/labelstudio.jsonl")
     assert sorted(d.id for d in read_documents(gold)) == ["t1", "t2", "t3", "t6", "t8"]
 
 
@@ -480,7 +480,7 @@ def test_txt_files_with_the_same_name_give_distinct_ids_and_pull(tmp_path, serve
         client.annotations.create(id=t.id, result=[])
     done = run_ls("pull", "--labels", LABELS, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    ids = [d.id for d in read_documents(tmp_path / "annotations" / "gold" / "labelstudio.jsonl")]
+    ids = [d.id for d in read_documents(tmp_path / "annotations" / "realnews" / "labelstudio.jsonl")]
     assert sorted(ids) == sorted([f"news-1-{ls.content_hash(T1)[:8]}", f"news-1-{ls.content_hash(T2)[:8]}"])
 
 
@@ -500,7 +500,7 @@ def test_suggest_imports_n_new_tasks_never_ones_already_there(tmp_path, server, 
     assert done.stdout.splitlines() == [f"pool.jsonl: 4 new document(s) considered; 3 picked ({strategy}) -> {out}",
                                         "imported 3 task(s) with pre-annotations of tiny-ls (0 already there)"]
     client = client_for(server)
-    tasks = client.tasks.list(project=ls.project_id(client, f"suggest-{strategy}"), fields="all")
+    tasks = list(client.tasks.list(project=ls.project_id(client, f"suggest-{strategy}"), fields="all"))
     new = [t for t in tasks if t.data["id"] not in ("p0", "p4")]
     assert len(tasks) == 5 and len(new) == 3 and all(len(t.predictions) == 1 for t in new)
     assert {t.data["text"] for t in new} < {T2, T3, T6, T8}

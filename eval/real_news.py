@@ -1,0 +1,189 @@
+"""Experiments on the real news annotated in Label Studio: what each training set buys on real text.
+
+Each *arm* is a training set: the written gold corpus (or not) plus some of the real news of
+``annotations/realnews/`` (whole round files, or the first N real training sentences). Every
+arm is trained with the same recipe (a base config, one run per seed) and scored on the
+real-news dev set (never trained on), the written test split and the real test split. The
+real dev/test articles are the same in every arm; only the real *training* sentences vary.
+One JSON per run under ``eval/real-news/runs/`` (a finished run is not redone); ``report``
+turns them into ``eval/real-news/report.md`` (mean and spread over seeds) and a plot.
+
+    python eval/real_news.py run rounds --arm al=r1 --arm random=r1-random --seeds 13
+    python eval/real_news.py run curve --sizes 0 500 1000 2000 all --seeds 13 14 15 [--real-only]
+    python eval/real_news.py report
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+from pathlib import Path
+
+from arner.config import load_config
+from arner.documents import atomic_write, load_corpus, write_documents
+from arner.evaluate import known_forms, predict_documents, score
+from arner.schema import load_schema
+from arner.splits import split_documents
+from arner.tagger import Tagger
+
+DATA_DIR = Path(os.environ.get("DATA_DIR", "../shared/data"))
+REAL = Path("annotations/realnews")
+WRITTEN = "annotations/gold"
+OUT = Path("eval/real-news")
+WORK = Path("train/runs/real-news")  # derived corpora and models (git-ignored); models are deleted after scoring
+
+
+def real_documents(schema, rounds: list[str] | None = None):
+    files = sorted(REAL.glob("labelstudio-*.jsonl")) if rounds is None else [REAL / f"labelstudio-{r}.jsonl" for r in rounds]
+    return load_corpus([str(f) for f in files], schema) if files else []
+
+
+def first_train_sentences(docs, size: int | None):
+    """All real dev/test documents plus the first ``size`` real training documents (a fixed hash order)."""
+    splits = split_documents(docs)
+    order = sorted(splits["train"], key=lambda d: hashlib.sha1(d.id.encode("utf-8")).hexdigest())
+    return splits["dev"] + splits["test"] + (order if size is None else order[:size])
+
+
+def run_arm(base, name: str, real_docs, written: bool, seed: int, keep: bool = False) -> Path:
+    """Train one arm with one seed, score it, write its JSON; returns the JSON path (skipped if there)."""
+    from arner.train import train
+
+    result = OUT / "runs" / f"{name}-s{seed}.json"
+    if result.exists():
+        print(f"[real-news] {result} exists: skipped")
+        return result
+    schema = load_schema(base.data.labels)
+    corpus = WORK / "data" / f"{name}.jsonl"
+    write_documents(corpus, real_docs)
+    config = base.model_copy(deep=True, update={"name": f"real-news-{name}-s{seed}",
+                                                "output_dir": str(WORK / "models" / f"{name}-s{seed}")})
+    config.data.corpus = ([WRITTEN] if written else []) + ([str(corpus)] if real_docs else [])
+    config.training.seed = seed
+    if not written:
+        config.extra_corpora = []
+    train(config, Path(f"{base.name} ({name}, seed {seed})"))
+    tagger = Tagger.load(config.model_dir)
+    splits = split_documents(load_corpus(config.data.corpus, schema))
+    real_ids = {d.id for d in real_docs}
+    known = known_forms(splits["train"])
+    sets = {"realnews-dev": load_corpus(DATA_DIR / "realnews-dev" / "dev.jsonl", schema),
+            "written test": [d for d in splits["test"] if d.id not in real_ids],
+            "real test": [d for d in splits["test"] if d.id in real_ids]}
+    scores = {}
+    for set_name, docs in sets.items():
+        if docs:
+            m = score(docs, predict_documents(tagger, docs), schema.names, known)
+            scores[set_name] = {"micro": m["micro"]["f1"], **{k: v["f1"] for k, v in m["per_label"].items()},
+                                "unseen": m["names"]["unseen"]["f1"], "documents": len(docs)}
+    real_train = sum(1 for d in splits["train"] if d.id in real_ids)
+    with atomic_write(result) as f:
+        json.dump({"arm": name, "seed": seed, "written": written, "real_train_sentences": real_train,
+                   "scores": scores}, f, indent=1)
+    shutil.rmtree(config.run_dir, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(config.model_dir, ignore_errors=True)
+    print(f"[real-news] {name} seed {seed}: " + ", ".join(f"{k} {v['micro']:.3f}" for k, v in scores.items()))
+    return result
+
+
+def mean_spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.3f} (1 seed)"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} (n={len(values)}, {min(values):.3f}-{max(values):.3f})"
+
+
+def report() -> None:
+    """``report.md``: per arm and test set, mean ± standard deviation over seeds; ``curve.png``."""
+    runs = [json.loads(p.read_text()) for p in sorted((OUT / "runs").glob("*.json"))]
+    arms: dict[str, list[dict]] = {}
+    for r in runs:
+        arms.setdefault(r["arm"], []).append(r)
+    lines = ["# Real news: what each training set buys", "",
+             "Generated by `python eval/real_news.py report` from `eval/real-news/runs/*.json` "
+             "(one file per arm and seed; `python eval/real_news.py run ...` makes them). "
+             "Exact-span F1; mean ± standard deviation over seeds, with the range. "
+             "The real-news dev set (`$DATA_DIR/realnews-dev`) is never trained on.", ""]
+    for set_name in ("realnews-dev", "written test", "real test"):
+        lines += [f"## {set_name}", "", "| arm | written corpus | real training sentences | micro F1 | ARMED_GROUP | LOCATION | COUNT | unseen names |",
+                  "|---|---|---:|---|---:|---:|---:|---:|"]
+        for arm, rs in sorted(arms.items(), key=lambda kv: (not kv[1][0]["written"], kv[1][0]["real_train_sentences"])):
+            rs = [r for r in rs if set_name in r["scores"]]
+            if not rs:
+                continue
+            mean = {k: statistics.mean(r["scores"][set_name][k] for r in rs) for k in ("ARMED_GROUP", "LOCATION", "COUNT", "unseen")}
+            lines.append(f"| {arm} | {'yes' if rs[0]['written'] else 'no'} | {rs[0]['real_train_sentences']} | "
+                         f"{mean_spread([r['scores'][set_name]['micro'] for r in rs])} | {mean['ARMED_GROUP']:.3f} | "
+                         f"{mean['LOCATION']:.3f} | {mean['COUNT']:.3f} | {mean['unseen']:.3f} |")
+        lines.append("")
+    curve = {arm: rs for arm, rs in arms.items() if arm.startswith("curve-")}
+    if curve:
+        plot_curve(curve, OUT / "curve.png")
+        lines += ["![real-news dev F1 against real training sentences](curve.png)", ""]
+    with atomic_write(OUT / "report.md") as f:
+        f.write("\n".join(lines))
+    print((OUT / "report.md").read_text())
+
+
+def plot_curve(curve: dict[str, list[dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4), sharey=True)
+    for written in (True, False):
+        points = sorted((rs[0]["real_train_sentences"], rs) for rs in curve.values() if rs[0]["written"] == written)
+        if not points:
+            continue
+        for ax, key in zip(axes, ("micro", "ARMED_GROUP", "LOCATION", "COUNT")):
+            xs = [x for x, _ in points]
+            ys = [statistics.mean(r["scores"]["realnews-dev"][key] for r in rs) for _, rs in points]
+            ax.plot(xs, ys, marker="o", label="written + real" if written else "real only")
+            ax.set_title(f"{key} F1 (real-news dev)")
+            ax.set_xlabel("real training sentences")
+            ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("kind", choices=["rounds", "curve"])
+    run.add_argument("--config", default="configs/offline.yaml", help="the recipe every arm is trained with")
+    run.add_argument("--arm", action="append", default=[], help="rounds: NAME=ROUND[,ROUND...] (written corpus plus those rounds)")
+    run.add_argument("--sizes", nargs="*", default=["0", "500", "1000", "2000", "all"])
+    run.add_argument("--real-only", action="store_true", help="curve: without the written corpus and public corpora")
+    run.add_argument("--seeds", nargs="+", type=int, default=[13])
+    run.add_argument("--keep", action="store_true", help="keep the trained models (e.g. to pick the next round with)")
+    sub.add_parser("report")
+    args = parser.parse_args()
+    if args.command == "report":
+        return report()
+    base = load_config(args.config)
+    schema = load_schema(base.data.labels)
+    for seed in args.seeds:
+        if args.kind == "rounds":
+            for arm in args.arm:
+                name, rounds = arm.split("=", 1)  # "base=" is the written corpus alone
+                run_arm(base, name, real_documents(schema, [r for r in rounds.split(",") if r]), True, seed, args.keep)
+        else:
+            docs = real_documents(schema)
+            for size in args.sizes:
+                if args.real_only and size == "0":
+                    continue  # nothing to train on
+                n = None if size == "all" else int(size)
+                prefix = "curve-real" if args.real_only else "curve-written+real"
+                run_arm(base, f"{prefix}-{size}", first_train_sentences(docs, n), not args.real_only, seed, args.keep)
+    report()
+
+
+if __name__ == "__main__":
+    main()

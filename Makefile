@@ -28,11 +28,11 @@ data: $(VENV)/.done
 
 ## validate: check every gold document (offsets, word boundaries, labels, ids, JSON, UTF-8)
 validate: $(VENV)/.done
-	$(ARNER) validate annotations/gold
+	$(ARNER) validate annotations/gold annotations/realnews
 
 ## lint-data: consistency findings (label conflicts, unannotated occurrences, guideline rules) not listed as exceptions
 lint-data: $(VENV)/.done
-	$(ARNER) lint annotations/gold --exceptions annotations/lint-exceptions.txt
+	$(ARNER) lint annotations/gold annotations/realnews --exceptions annotations/lint-exceptions.txt
 
 ## aliases: frequent ARMED_GROUP names that configs/aliases.yaml does not map yet (TOP=30)
 aliases: $(VENV)/.done

@@ -16,7 +16,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 
 @app.command()
-def validate(paths: list[Path] = typer.Argument(None, help="JSONL files or folders (default annotations/gold)"),
+def validate(paths: list[Path] = typer.Argument(None, help="JSONL files or folders (default annotations/gold annotations/realnews)"),
              labels: Path = Path("configs/labels.yaml")) -> None:
     """Check every document file; print every problem with file, line, document and span."""
     from arner.documents import corpus_files, parse_jsonl, validate_documents
@@ -24,7 +24,7 @@ def validate(paths: list[Path] = typer.Argument(None, help="JSONL files or folde
 
     schema = load_schema(labels)
     located, problems = [], []
-    files = [f for p in (paths or [Path("annotations/gold")]) for f in corpus_files(p)]
+    files = [f for p in (paths or [Path("annotations/gold"), Path("annotations/realnews")]) for f in corpus_files(p)]
     for file in files:
         docs, file_problems = parse_jsonl(file)
         located += docs
@@ -53,12 +53,12 @@ def stats(corpus: Path = Path("annotations/gold"), labels: Path = Path("configs/
 
 
 @app.command()
-def lint(corpus: Path = typer.Argument(Path("annotations/gold"), help="JSONL file or folder"),
+def lint(corpus: list[Path] = typer.Argument(None, help="JSONL files or folders (default annotations/gold annotations/realnews)"),
          exceptions: Optional[Path] = typer.Option(None, help="file of finding keys to accept (one per line)")) -> None:
     """Consistency findings (label conflicts, unannotated occurrences, guideline rules); exit 1 if any is not an exception."""
     from arner.lint import apply_exceptions, lint_corpus, load_exceptions, read_corpus
 
-    located = read_corpus(corpus)
+    located = [item for path in (corpus or [Path("annotations/gold"), Path("annotations/realnews")]) for item in read_corpus(path)]
     findings = lint_corpus(located)
     remaining, unused = apply_exceptions(findings, load_exceptions(exceptions) if exceptions else {})
     for finding in remaining:

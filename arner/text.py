@@ -16,7 +16,7 @@ from typing import NamedTuple
 # Arabic combining marks (tashkeel, Quranic marks, superscript alef): part of words.
 _ARABIC_MARKS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
 # A proclitic cut off by tatweel (بـأبوظبي, وبـالرقة) is a word of its own, as the guidelines say.
-_PROCLITIC_TATWEEL = r"[وفبلك]{1,2}\u0640+(?=[^\W\d_])"
+_PROCLITIC_TATWEEL = r"[وفبلك]{1,2}\u0640+(?=\w)"
 WORD_RE = re.compile(rf"{_PROCLITIC_TATWEEL}|[\w{_ARABIC_MARKS}]+|\S")
 _WORD_CHAR_RE = re.compile(rf"[\w{_ARABIC_MARKS}]")
 _TASHKEEL_RE = re.compile(f"[{_ARABIC_MARKS}]")

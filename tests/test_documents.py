@@ -1,6 +1,7 @@
 """The validator: every kind of problem is reported with file, line, document and span."""
 
 import json
+import os
 
 import pytest
 
@@ -76,3 +77,13 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
             raise RuntimeError("interrupted")
     assert path.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_atomic_write_gives_an_ordinary_file_not_a_private_one(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "out.jsonl") as f:
+            f.write("x\n")
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "out.jsonl").stat().st_mode & 0o777) == "0o644"

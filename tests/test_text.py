@@ -16,6 +16,8 @@ def test_words_keep_tashkeel_tatweel_and_split_punctuation():
 def test_proclitic_cut_off_by_tatweel_is_its_own_word():
     assert words("بـأبوظبي وبـالرقة داعـــش كتائب") == ["بـ", "أبوظبي", "وبـ", "الرقة", "داعـــش", "كتائب"]
     assert words("لـ 220 شخصًا") == ["لـ", "220", "شخصًا"]
+    # also before a digit, Western or Eastern (real news: "بـ10 آلاف شخص")
+    assert words("بـ10 آلاف شخص ولـ٤٩ عنصراً") == ["بـ", "10", "آلاف", "شخص", "ولـ", "٤٩", "عنصراً"]
 
 
 def test_word_offsets_round_trip_exactly():

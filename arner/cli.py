@@ -386,7 +386,7 @@ def suggest(input: Path, model: Path, n: int = 200, diversity: float = 0.5,
         picked = random.Random(seed).sample(range(len(records)), min(n, len(records)))
         chosen = [records[i] for i in picked]
     else:
-        probs = tagger.word_probabilities([split_words(r["text"]) for r in records])
+        probs = tagger.word_probabilities([split_words(r["text"]) for r in records], progress=True)
         uncertainty = [margin_uncertainty(p) for p in probs]
         chosen = [records[i] | {"uncertainty": round(uncertainty[i], 4)}
                   for i in rank_documents([r["text"] for r in records], uncertainty, n, diversity)]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from arner.align import make_windows, repair_iob2, tags_to_spans
 from arner.errors import InputError
@@ -94,11 +95,12 @@ class Tagger:
         return cls(model, tokenizer, TaggerSettings.read(model_dir), **kwargs)
 
     @torch.no_grad()  # not inference_mode: the model may go on training (DDP rejects inference buffers)
-    def word_probabilities(self, texts_words) -> list[torch.Tensor]:
+    def word_probabilities(self, texts_words, progress: bool = False) -> list[torch.Tensor]:
         """Per text, a [words, labels] tensor of probabilities read from each word's owning window.
 
         Windows are sorted by length and batched (padded to a multiple of 8); each batch's
         owned first-subword positions are gathered on the device in one indexing operation.
+        ``progress`` shows a bar over the windows (for long runs such as ranking a whole pool).
         """
         s = self.settings
         windows = make_windows(self.tokenizer, texts_words, s.normalize, s.max_length, s.window_overlap)
@@ -108,6 +110,7 @@ class Tagger:
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         pad = self.tokenizer.pad_token_id
         self.windows_seen += len(windows)
+        bar = tqdm(total=len(order), unit="window", desc="tag", disable=not progress)
         for b in range(0, len(order), self.batch_size):
             batch = [windows[i] for i in order[b : b + self.batch_size]]
             width = -(-max(len(w.input_ids) for w in batch) // 8) * 8
@@ -126,6 +129,8 @@ class Tagger:
             if self.bf16:
                 self._recheck_close_calls(probs, input_ids, rows_t, pos_t)
             flat[torch.from_numpy(np.concatenate(targets))] = probs.cpu()
+            bar.update(len(batch))
+        bar.close()
         return [flat[offsets[i] : offsets[i + 1]] for i in range(len(texts_words))]
 
     def _first_subword_probabilities(self, input_ids, rows, positions, bf16: bool) -> torch.Tensor:

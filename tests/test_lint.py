@@ -57,6 +57,17 @@ def test_every_finding_kind(corpus):
     ]
 
 
+def test_unannotated_occurrences_are_flagged_only_where_the_form_is_mostly_annotated(tmp_path):
+    path = tmp_path / "y.jsonl"
+    path.write_text("\n".join([  # أحد: annotated once (Mount Uhud), not annotated twice (\"one of\"): no finding
+        record("a", "معركة جبل أحد", ("أحد", "LOCATION")),
+        record("b", "قال أحد السكان", ),
+        record("c", "وأصيب أحد الجنود في عدن", ("عدن", "LOCATION")),
+        record("d", "وصل الوفد إلى عدن"),    # عدن: annotated once, missed once: flagged
+    ]) + "\n", encoding="utf-8")
+    assert [f.key for f in lint_corpus(read_corpus(path))] == ["unannotated-occurrence\tLOCATION\tعدن\td"]
+
+
 def test_exceptions_suppress_exactly_the_listed_findings(corpus, tmp_path):
     exceptions = tmp_path / "exceptions.txt"
     exceptions.write_text(

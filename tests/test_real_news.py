@@ -1,0 +1,35 @@
+"""The real-news experiment runner (eval/real_news.py): which sentences an arm trains on, and the report."""
+
+import importlib.util
+import json
+
+from arner.documents import Document
+from arner.splits import split_of
+
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("real_news", ROOT / "eval" / "real_news.py")
+real_news = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(real_news)
+
+
+def test_curve_points_keep_every_dev_and_test_article_and_grow_the_training_sentences():
+    docs = [Document(id=f"s{i}", text="نص", meta={"url": f"http://news/{i // 2}"}) for i in range(200)]
+    held_out = {d.id for d in docs if split_of(d) != "train"}
+    small, large = real_news.first_train_sentences(docs, 10), real_news.first_train_sentences(docs, 50)
+    for subset, n in ((small, 10), (large, 50)):
+        assert held_out <= {d.id for d in subset} and len(subset) == len(held_out) + n
+    assert {d.id for d in small} < {d.id for d in large}  # the first 10 are among the first 50
+    assert len(real_news.first_train_sentences(docs, None)) == 200
+
+
+def test_report_gives_mean_and_spread_over_seeds(tmp_path, monkeypatch):
+    monkeypatch.setattr(real_news, "OUT", tmp_path)
+    (tmp_path / "runs").mkdir()
+    for seed, micro in ((13, 0.80), (14, 0.84), (15, 0.82)):
+        scores = {"micro": micro, "ARMED_GROUP": 0.7, "LOCATION": 0.9, "COUNT": 0.8, "unseen": 0.6, "documents": 200}
+        (tmp_path / "runs" / f"base-s{seed}.json").write_text(json.dumps(
+            {"arm": "base", "seed": seed, "written": True, "real_train_sentences": 0, "scores": {"realnews-dev": scores}}))
+    real_news.report()
+    text = (tmp_path / "report.md").read_text()
+    assert "| base | yes | 0 | 0.820 ± 0.020 (n=3, 0.800-0.840) | 0.700 | 0.900 | 0.800 | 0.600 |" in text

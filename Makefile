@@ -99,9 +99,10 @@ predict-ls: $(VENV)/.done
 	$(ARNER) ls predict $(MODEL)
 
 ## suggest: pick N of INPUT's documents not yet in Label Studio, by MODEL's uncertainty (with diversity) or
-## STRATEGY=random, and import them with pre-annotations; ROUND=name is recorded in each task
+## STRATEGY=random, and import them with pre-annotations; ROUND=name is recorded in each task; AGREE=K of them go
+## in without pre-annotations as round <name>-agree, for independent double annotation
 suggest: $(VENV)/.done
-	$(ARNER) suggest $(INPUT) $(MODEL) --n $(or $(N),200) --strategy $(or $(STRATEGY),uncertainty) $(if $(ROUND),--round $(ROUND))
+	$(ARNER) suggest $(INPUT) $(MODEL) --n $(or $(N),200) --strategy $(or $(STRATEGY),uncertainty) $(if $(ROUND),--round $(ROUND)) --agreement $(or $(AGREE),0)
 
 ## active-sim: simulate active learning on the gold corpus (uncertainty vs random) -> eval/active-learning/report.md
 active-sim: $(VENV)/.done $(E5)/config.json

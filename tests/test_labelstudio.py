@@ -493,19 +493,21 @@ def test_suggest_imports_n_new_tasks_never_ones_already_there(tmp_path, server, 
     write_jsonl(tmp_path / "there.jsonl", [{"id": "p0", "text": T1}, {"id": "p4", "text": T7}])
     assert run_ls("import", "there.jsonl", cwd=tmp_path, env=env).returncode == 0
     done = subprocess.run([sys.executable, "-m", "arner.cli", "suggest", "pool.jsonl", str(tiny_model), "--n", "3",
-                           "--strategy", strategy, "--round", "r1"], cwd=tmp_path, capture_output=True, text=True,
+                           "--strategy", strategy, "--round", "r1", "--agreement", "1"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=600, env=env)
     assert done.returncode == 0, done.stderr
     out = f"annotations/suggested/pool-{strategy}-top3.jsonl"
     assert done.stdout.splitlines() == [f"pool.jsonl: 4 new document(s) considered; 3 picked ({strategy}) -> {out}",
-                                        "imported 3 task(s) with pre-annotations of tiny-ls (0 already there)"]
+                                        "imported 2 task(s) with pre-annotations of tiny-ls (0 already there)",
+                                        "imported 1 task(s) without pre-annotations, for agreement (0 already there)"]
     client = client_for(server)
     tasks = list(client.tasks.list(project=ls.project_id(client, f"suggest-{strategy}"), fields="all"))
     new = [t for t in tasks if t.data["id"] not in ("p0", "p4")]
-    assert len(tasks) == 5 and len(new) == 3 and all(len(t.predictions) == 1 for t in new)
-    assert {t.data["text"] for t in new} < {T2, T3, T6, T8}
+    assert len(tasks) == 5 and len(new) == 3 and {t.data["text"] for t in new} < {T2, T3, T6, T8}
+    assert sorted(t.data["meta"]["round"] for t in new) == ["r1", "r1", "r1-agree"]  # the first pick goes to agreement
+    assert {(t.data["meta"]["round"], len(t.predictions)) for t in new} == {("r1", 1), ("r1-agree", 0)}
     assert all(t.data["meta"] == {"url": f"http://x/{t.data['id'][1:]}", "picked": strategy, "picked_by": "tiny-ls",
-                                  "round": "r1"} for t in new)
+                                  "round": t.data["meta"]["round"]} for t in new)
 
 
 def test_pulled_documents_go_to_one_file_per_round_and_a_re_pull_replaces_them(tmp_path, schema):

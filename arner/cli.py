@@ -13,6 +13,7 @@ import typer
 from arner.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+CORPUS = [Path("annotations/gold"), Path("annotations/realnews")]  # written documents and real news from Label Studio
 
 
 @app.command()
@@ -24,7 +25,7 @@ def validate(paths: list[Path] = typer.Argument(None, help="JSONL files or folde
 
     schema = load_schema(labels)
     located, problems = [], []
-    files = [f for p in (paths or [Path("annotations/gold"), Path("annotations/realnews")]) for f in corpus_files(p)]
+    files = [f for p in (paths or CORPUS) for f in corpus_files(p)]
     for file in files:
         docs, file_problems = parse_jsonl(file)
         located += docs
@@ -37,7 +38,7 @@ def validate(paths: list[Path] = typer.Argument(None, help="JSONL files or folde
 
 
 @app.command()
-def stats(corpus: list[Path] = typer.Option([Path("annotations/gold"), Path("annotations/realnews")], help="JSONL files or folders"),
+def stats(corpus: list[Path] = typer.Option(CORPUS, help="JSONL files or folders"),
           labels: Path = Path("configs/labels.yaml"),
           out: Optional[Path] = typer.Option(None, help="also write the table to this Markdown file")) -> None:
     """Per-split counts of documents, sentences, words and entities per label."""
@@ -59,7 +60,7 @@ def lint(corpus: list[Path] = typer.Argument(None, help="JSONL files or folders 
     """Consistency findings (label conflicts, unannotated occurrences, guideline rules); exit 1 if any is not an exception."""
     from arner.lint import apply_exceptions, lint_corpus, load_exceptions, read_corpus
 
-    located = [item for path in (corpus or [Path("annotations/gold"), Path("annotations/realnews")]) for item in read_corpus(path)]
+    located = [item for path in (corpus or CORPUS) for item in read_corpus(path)]
     findings = lint_corpus(located)
     remaining, unused = apply_exceptions(findings, load_exceptions(exceptions) if exceptions else {})
     for finding in remaining:

@@ -405,8 +405,9 @@ def _when(annotation: dict) -> tuple:
 
 
 def _span_set(annotation: dict) -> frozenset:
-    return frozenset((r.get("value", {}).get("start"), r.get("value", {}).get("end"), tuple(r.get("value", {}).get("labels") or ()))
-                     for r in annotation.get("result") or [] if isinstance(r, dict) and r.get("type") == "labels")
+    """The (start, end, labels) of an annotation's span results, to compare annotators."""
+    values = [r.get("value") or {} for r in annotation.get("result") or [] if isinstance(r, dict) and r.get("type") == "labels"]
+    return frozenset((v.get("start"), v.get("end"), tuple(v.get("labels") or ())) for v in values)
 
 
 def choose_annotation(annotations: list[dict]) -> tuple[dict | None, str]:
@@ -483,7 +484,6 @@ def convert_task(task: object, schema: LabelSchema, conversion: Conversion) -> D
         if choice == "needs adjudication":
             conversion.pending.append(task_id)
         return None
-    counts["extra annotations"] += sum(1 for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")) - 1
     text = data["text"]
     entities, problems, ignored = result_entities(chosen.get("result") or [], text)
     counts["ignored results"] += ignored

@@ -1,5 +1,5 @@
 # The one entry point. Targets read like the workflow; each names its inputs and outputs.
-#   make setup | data | validate | lint-data | aliases | stats | base | train | eval | predict | test
+#   make setup | data | validate | lint-data | aliases | stats | base | train | eval | robustness | predict | test
 #   make label | import | pull | agreement | predict-ls | label-stop | screenshot | bench  (Label Studio)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +11,7 @@ MODEL ?= models/offline
 WHEELS := .cache/wheels
 E5 := models/base/multilingual-e5-small
 
-.PHONY: setup data validate lint-data aliases stats base train eval predict test label label-stop annotator import pull agreement predict-ls suggest active-sim screenshot bench
+.PHONY: setup data validate lint-data aliases stats base train eval predict robustness test label label-stop annotator import pull agreement predict-ls suggest active-sim screenshot bench
 
 ## setup: create .venv with every dependency pinned (requirements.lock; CPU torch==2.13.0)
 setup: $(VENV)/.done
@@ -62,6 +62,11 @@ endif
 ## eval: score MODEL on its test split, or on DATA=file.jsonl
 eval: $(VENV)/.done
 	$(ARNER) eval $(MODEL) $(if $(DATA),--data $(DATA))
+
+## robustness: the invariance suite on MODEL (NORMALIZE=surface overrides its tagging normalisation)
+##   -> eval/robustness/runs/<model>.json and eval/robustness/report.md
+robustness: $(VENV)/.done
+	$(PY) eval/robustness.py run $(MODEL) $(if $(NORMALIZE),--normalize $(NORMALIZE))
 
 ## predict: tag INPUT (.txt or .jsonl) with MODEL into OUTPUT (.jsonl)
 predict: $(VENV)/.done

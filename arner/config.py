@@ -54,14 +54,15 @@ class TrainingConfig(Strict):
     early_stopping_patience: int = 3
     seed: int = 13
     freeze_word_embeddings: bool = False   # the e5 vocabulary is 96M of its 118M parameters
-    bf16: bool = True                      # bf16 autocast where the hardware multiplies it (bf16 GPUs, AMX CPUs)
+    bf16: bool = True                      # bf16 autocast where the hardware multiplies it (bf16 GPUs; CPUs with AMX or AVX512-BF16)
+    augment: float = Field(0.0, ge=0, le=1)  # share of training documents rewritten by one change of form (arner.perturb)
 
 
 class Config(Strict):
     name: str
     encoder: str                           # hub id, local directory, or "tiny"
     tiny: TinyEncoder | None = None
-    normalize: Literal["none", "arabert"] = "none"
+    normalize: Literal["none", "arabert", "surface"] = "none"
     max_length: int = 256                  # subword tokens per window, special tokens included
     window_overlap: int = 64               # subword tokens shared by consecutive windows
     data: DataConfig = Field(default_factory=DataConfig)

@@ -545,11 +545,20 @@ def merge_into(path: Path, docs: Iterable[Document], conversion: Conversion) -> 
     return len(kept)
 
 
+TASKS_PER_FILE = 500  # about 600 KB of news sentences: every pulled file stays well under 1 MB
+
+
 def shard_of(out: Path, doc: Document) -> Path:
-    """The file a pulled document goes to: ``out``, or ``<out stem>-<round>.jsonl`` beside it for a
-    document of an annotation round (``meta.round``), so that no file grows without bound."""
+    """The file a pulled document goes to: ``out``, or for a document of an annotation round
+    (``meta.round``) ``<out stem>-<round>-t<block>.jsonl`` beside it, where the block is its task
+    number rounded down to a multiple of ``TASKS_PER_FILE``. A document's file depends on the
+    document alone, so a re-pull always finds it in the same place, and no file grows without bound."""
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(doc.meta.get("round") or ""))
-    return out.with_name(f"{out.stem}-{name}{out.suffix}") if name else out
+    if not name:
+        return out
+    task = (doc.meta.get("labelstudio") or {}).get("task")
+    block = f"-t{int(task) // TASKS_PER_FILE * TASKS_PER_FILE:04d}" if isinstance(task, int) else ""
+    return out.with_name(f"{out.stem}-{name}{block}{out.suffix}")
 
 
 def convert_export_file(export: Path, out: Path, schema: LabelSchema) -> tuple[Conversion, int, list]:

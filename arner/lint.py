@@ -172,8 +172,11 @@ def apply_exceptions(findings: list[Finding], exceptions: dict[str, int]) -> tup
     """(findings not listed as exceptions, exception keys that matched nothing)."""
     used, remaining = set(), []
     for finding in findings:
-        wildcard = finding.key.rsplit("\t", 1)[0] + "\t*"
-        matched = [k for k in (finding.key, wildcard) if k in exceptions]
+        kind, label, form, doc = finding.key.split("\t")
+        # A form annotated under two labels (ARMED_GROUP/LOCATION) keeps the exceptions written for either.
+        labels = [label, *label.split("/")] if "/" in label else [label]
+        candidates = [f"{kind}\t{lab}\t{form}\t{d}" for lab in labels for d in (doc, "*")]
+        matched = [k for k in candidates if k in exceptions]
         used.update(matched)
         if not matched:
             remaining.append(finding)

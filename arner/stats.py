@@ -64,9 +64,33 @@ def corpus_stats(docs, labels: list[str], dev_percent: int = 10, test_percent: i
     return {
         "splits": per_split,
         "theatres": dict(Counter(d.meta.get("theatre", "(none)") for d in docs).most_common()),
+        "per_theatre": theatre_stats(docs),
         "count_forms": {name: sum(map(test, counts)) for name, test in COUNT_FORMS.items()},
         "spelling_documents": {name: sum(1 for d in docs if test(d.text)) for name, test in SPELLING.items()},
     }
+
+
+def theatre_stats(docs) -> dict[str, dict]:
+    """Per theatre (``meta.theatre``): documents, sentences, entities per label, and its distinct
+    ARMED_GROUP and LOCATION names with how many of them no document of another theatre has
+    (names a model trained on the rest of the corpus would meet unseen)."""
+    names: dict[str, set] = {}
+    for d in docs:
+        theatre = d.meta.get("theatre", "(none)")
+        names.setdefault(theatre, set()).update(
+            (e.label, d.text[e.start:e.end]) for e in d.entities if e.label in ("ARMED_GROUP", "LOCATION"))
+    out = {}
+    for theatre in sorted(names, key=lambda t: (t == "(none)", t)):
+        part = [d for d in docs if d.meta.get("theatre", "(none)") == theatre]
+        elsewhere = set().union(*(v for k, v in names.items() if k != theatre))
+        row = {"documents": len(part), "sentences": sum(len(split_sentences(d.text)) for d in part),
+               "entities": dict(Counter(e.label for d in part for e in d.entities))}
+        for label in ("ARMED_GROUP", "LOCATION"):
+            mine = {n for n in names[theatre] if n[0] == label}
+            row[f"{label} names"] = len(mine)
+            row[f"{label} unseen elsewhere"] = len(mine - elsewhere)
+        out[theatre] = row
+    return out
 
 
 def coverage_checks(stats: dict) -> list[tuple[str, str, str, bool]]:
@@ -99,7 +123,15 @@ def stats_markdown(stats: dict, labels: list[str]) -> str:
                     f"{s['sentences_without_entities']} ({share:.0%}) | " + " | ".join(cells) + " |")
     rows += ["", "## Coverage", "", "| figure | value | target | met |", "|---|---:|---:|:---:|"]
     rows += [f"| {f} | {v} | {t} | {'yes' if ok else '**no**'} |" for f, v, t, ok in coverage_checks(stats)]
-    rows += ["", "## Theatres (documents)", "", ", ".join(f"{k} {v}" for k, v in stats["theatres"].items()),
-             "", "## Spelling variation (documents containing)", "",
+    rows += ["", "## Theatres", "",
+             "*unseen elsewhere*: distinct names of the theatre that no document of another theatre has.", "",
+             "| theatre | documents | sentences | ARMED_GROUP | LOCATION | COUNT | group names (unseen elsewhere) | place names (unseen elsewhere) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for theatre, t in stats["per_theatre"].items():
+        e = t["entities"]
+        rows.append(f"| {theatre} | {t['documents']} | {t['sentences']} | {e.get('ARMED_GROUP', 0)} | {e.get('LOCATION', 0)} | "
+                    f"{e.get('COUNT', 0)} | {t['ARMED_GROUP names']} ({t['ARMED_GROUP unseen elsewhere']}) | "
+                    f"{t['LOCATION names']} ({t['LOCATION unseen elsewhere']}) |")
+    rows += ["", "## Spelling variation (documents containing)", "",
              ", ".join(f"{k} {v}" for k, v in stats["spelling_documents"].items())]
     return "\n".join(rows)

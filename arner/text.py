@@ -4,13 +4,15 @@ The word splitter defines what a "word" is for the whole project: a maximal run 
 digits, tatweel and Arabic diacritics, or any other single non-space character
 (punctuation, quotes, emoji); a proclitic cut off by tatweel (``بـ`` in ``بـأبوظبي``) is a
 word of its own. Entity spans must start and end on these boundaries; BIO tags
-are assigned per word. Normalisation (for encoders such as AraBERT) is applied word by word,
-so every word keeps its offsets into the original text.
+are assigned per word. Normalisation (AraBERT's, or ``surface``: the forms of one text that
+do not change its meaning) is applied word by word, so every word keeps its offsets into the
+original text.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
 
 # Arabic combining marks (tashkeel, Quranic marks, superscript alef): part of words.
@@ -74,4 +76,23 @@ def normalize_arabert(word: str) -> str:
     return out or word
 
 
-NORMALIZERS = {"none": lambda word: word, "arabert": normalize_arabert}
+# Arabic presentation forms (ligatures such as ﻻ, and contextual letter shapes from PDFs).
+_PRESENTATION_RE = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]")
+# Every quote style news uses becomes the plain double quote; the Latin comma the Arabic one.
+_QUOTES_AND_COMMA = str.maketrans({"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "‟": '"', "'": '"',
+                                   "‘": '"', "’": '"', "‹": '"', "›": '"', ",": "،"})
+
+
+def normalize_surface(word: str) -> str:
+    """One word with only its surface form made canonical: presentation forms unfolded
+    (``ﻻ`` -> ``لا``), no tashkeel or tatweel, Western digits, one quote style, the Arabic comma.
+
+    Letters are left as written (hamza, alef maqsura and taa marbuta variants are not folded:
+    that would change words the encoder knows). Returns the word unchanged if nothing would remain.
+    """
+    out = _PRESENTATION_RE.sub(lambda m: unicodedata.normalize("NFKC", m.group()), word)
+    out = western_digits(strip_marks(out)).translate(_QUOTES_AND_COMMA)
+    return out or word
+
+
+NORMALIZERS = {"none": lambda word: word, "arabert": normalize_arabert, "surface": normalize_surface}

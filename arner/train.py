@@ -26,6 +26,7 @@ from arner.documents import load_corpus
 from arner.encoders import build_tiny, ensure_encoder_available
 from arner.errors import InputError
 from arner.evaluate import known_forms, label_table, predict_documents, score
+from arner.perturb import augment
 from arner.schema import load_schema
 from arner.splits import split_documents
 from arner.tagger import Tagger, TaggerSettings, bf16_is_fast
@@ -190,6 +191,9 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
         print(f"[train] + {len(extra_docs)} sentences from {extra.path} (training split only)", flush=True)
         splits["train"] = splits["train"] + extra_docs
     t = config.training
+    if t.augment:
+        splits["train"] = augment(splits["train"], t.augment, t.seed, config.normalize)
+        print(f"[train] augmentation: {t.augment:.0%} of the training documents rewritten by a change of form", flush=True)
     if t.batch_size % world_size():
         raise InputError(f"{config_path}: training.batch_size {t.batch_size} does not split over {world_size()} processes")
     encoder = _encoder_dir(config, splits["train"])

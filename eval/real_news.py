@@ -38,8 +38,10 @@ WORK = Path("train/runs/real-news")  # derived corpora and models (git-ignored);
 
 
 def real_documents(schema, rounds: list[str] | None = None):
-    files = sorted(REAL.glob("labelstudio-*.jsonl")) if rounds is None else [REAL / f"labelstudio-{r}.jsonl" for r in rounds]
-    return load_corpus([str(f) for f in files], schema) if files else []
+    """The pulled real news, all of it or the documents of some annotation rounds (``meta.round``)."""
+    files = sorted(REAL.glob("labelstudio-*.jsonl"))
+    docs = load_corpus([str(f) for f in files], schema) if files else []
+    return docs if rounds is None else [d for d in docs if d.meta.get("round") in rounds]
 
 
 def first_train_sentences(docs, size: int | None):

@@ -1,10 +1,15 @@
-"""Shared fixtures: the schema, paths, and a tiny WordPiece tokenizer built on the corpus."""
+"""Shared fixtures: the schema, paths, a tiny WordPiece tokenizer built on the corpus, and a tiny
+model trained on the gold corpus (once per test session)."""
 
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 
+from arner.config import load_config
 from arner.schema import load_schema
+from arner.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -26,3 +31,37 @@ def tiny_tokenizer(tmp_path_factory):
     text = (ROOT / "annotations" / "markup" / "seed.txt").read_text(encoding="utf-8")
     out = build_tiny([w.text for w in split_words(text)], TinyEncoder(vocab_size=300), 64, tmp_path_factory.mktemp("tok"))
     return AutoTokenizer.from_pretrained(out)  # the reloaded tokenizer, not the in-memory one
+
+
+CONFIG = {
+    "name": "tiny",
+    "encoder": "tiny",
+    "tiny": {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 128, "vocab_size": 1500},
+    "max_length": 64,
+    "window_overlap": 16,
+    "data": {"corpus": str(ROOT / "annotations" / "gold"), "labels": str(ROOT / "configs" / "labels.yaml")},
+    "training": {"epochs": 3, "learning_rate": 2.0e-3, "batch_size": 16, "early_stopping_patience": 5},
+}
+
+
+def write_config(folder: Path) -> Path:
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def train_in(folder: Path, callbacks=None):
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        path = write_config(folder)
+        return train(load_config(path), path, callbacks=callbacks)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    results = train_in(folder)
+    return folder, folder / "models" / "tiny", results

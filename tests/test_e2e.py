@@ -5,59 +5,22 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
-from arner.config import load_config
 from arner.documents import load_corpus
 from arner.schema import load_schema
 from arner.splits import split_documents
 from arner.tagger import Tagger
 from arner.text import split_words
-from arner.train import train
 
-from conftest import ROOT, SHARED
-
-CONFIG = {
-    "name": "tiny",
-    "encoder": "tiny",
-    "tiny": {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 128, "vocab_size": 1500},
-    "max_length": 64,
-    "window_overlap": 16,
-    "data": {"corpus": str(ROOT / "annotations" / "gold"), "labels": str(ROOT / "configs" / "labels.yaml")},
-    "training": {"epochs": 3, "learning_rate": 2.0e-3, "batch_size": 16, "early_stopping_patience": 5},
-}
+from conftest import ROOT, SHARED, train_in
 
 
 def run_cli(*args, cwd, env=None):
     return subprocess.run([sys.executable, "-m", "arner.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=600, env={**os.environ, **(env or {})})
-
-
-def write_config(folder: Path) -> Path:
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def train_in(folder: Path, callbacks=None):
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        path = write_config(folder)
-        return train(load_config(path), path, callbacks=callbacks)
-    finally:
-        os.chdir(cwd)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("run")
-    results = train_in(folder)
-    return folder, folder / "models" / "tiny", results
 
 
 def test_model_directory_is_plain_hugging_face(trained, schema):

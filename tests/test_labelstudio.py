@@ -510,7 +510,7 @@ def test_suggest_imports_n_new_tasks_never_ones_already_there(tmp_path, server, 
                                   "round": t.data["meta"]["round"]} for t in new)
 
 
-def test_pulled_documents_go_to_one_file_per_round_and_a_re_pull_replaces_them(tmp_path, schema):
+def test_pulled_documents_go_to_a_file_per_round_and_task_block_and_a_re_pull_replaces_them(tmp_path, schema):
     def task(i, text, round_name=None):
         meta = {"url": f"http://x/{i}", **({"round": round_name} if round_name else {})}
         return {"id": i, "data": {"text": text, "id": f"d{i}", "meta": meta},
@@ -518,16 +518,18 @@ def test_pulled_documents_go_to_one_file_per_round_and_a_re_pull_replaces_them(t
                                  "result": results(text, [span(text, "عدن", "LOCATION")] if "عدن" in text else [])}]}
 
     export = tmp_path / "export.json"
-    export.write_text(json.dumps([task(1, T8, "r1"), task(2, T7, "r1-random"), task(3, T4)], ensure_ascii=False),
-                      encoding="utf-8")
+    export.write_text(json.dumps([task(1, T8, "r1"), task(2, T7, "r1-random"), task(3, T4), task(1499, T1, "r1"),
+                                  task(1500, T2, "r1")], ensure_ascii=False), encoding="utf-8")
     out = tmp_path / "realnews" / "labelstudio.jsonl"
     conversion, kept, problems = ls.convert_export_file(export, out, schema)
-    assert (conversion.errors, kept, problems, conversion.counts["converted"]) == ([], 0, [], 3)
+    assert (conversion.errors, kept, problems, conversion.counts["converted"]) == ([], 0, [], 5)
     assert sorted(p.name for p in out.parent.iterdir()) == [
-        "labelstudio-r1-random.jsonl", "labelstudio-r1.jsonl", "labelstudio.jsonl"]
-    assert [d.id for d in read_documents(out.parent / "labelstudio-r1.jsonl")] == ["d1"]
+        "labelstudio-r1-random-t0000.jsonl", "labelstudio-r1-t0000.jsonl", "labelstudio-r1-t1000.jsonl",
+        "labelstudio-r1-t1500.jsonl", "labelstudio.jsonl"]
+    assert [d.id for d in read_documents(out.parent / "labelstudio-r1-t0000.jsonl")] == ["d1"]
+    assert [d.id for d in read_documents(out.parent / "labelstudio-r1-t1000.jsonl")] == ["d1499"]
     # Pulled again with task 1 only: its round file is rewritten, the other files keep their documents.
     export.write_text(json.dumps([task(1, T8, "r1")], ensure_ascii=False), encoding="utf-8")
     conversion, kept, problems = ls.convert_export_file(export, out, schema)
     assert (kept, conversion.counts["converted"]) == (0, 1)
-    assert [d.id for f in sorted(out.parent.iterdir()) for d in read_documents(f)] == ["d2", "d1", "d3"]
+    assert [d.id for f in sorted(out.parent.iterdir()) for d in read_documents(f)] == ["d2", "d1", "d1499", "d1500", "d3"]

@@ -85,6 +85,22 @@ def test_exceptions_suppress_exactly_the_listed_findings(corpus, tmp_path):
     assert unused == ["unannotated-occurrence\tLOCATION\tحلب\tz"]
 
 
+def test_an_exception_written_for_one_label_still_holds_once_the_form_has_two(tmp_path):
+    path = tmp_path / "z.jsonl"
+    path.write_text("\n".join([  # القاعدة: the group twice, the town once, "the base" once
+        record("a", "هاجم تنظيم القاعدة المدينة", ("القاعدة", "ARMED_GROUP")),
+        record("b", "تبنى فرع القاعدة الهجوم", ("القاعدة", "ARMED_GROUP")),
+        record("c", "وصلت التعزيزات إلى مدينة القاعدة في إب", ("القاعدة", "LOCATION")),
+        record("d", "قصفت الطائرات القاعدة الجوية"),
+    ]) + "\n", encoding="utf-8")
+    findings = lint_corpus(read_corpus(path))
+    assert "unannotated-occurrence\tARMED_GROUP/LOCATION\tالقاعدة\td" in [f.key for f in findings]
+    keys = {"unannotated-occurrence\tARMED_GROUP\tالقاعدة\td": 1, "label-conflict\tARMED_GROUP\tالقاعدة\t*": 2,
+            "label-conflict\tLOCATION\tالقاعدة\tc": 3}
+    remaining, unused = apply_exceptions(findings, keys)
+    assert (remaining, unused) == ([], [])
+
+
 def test_malformed_exception_line(tmp_path):
     exceptions = tmp_path / "exceptions.txt"
     exceptions.write_text("label-conflict حمص c\n", encoding="utf-8")

@@ -33,3 +33,15 @@ def test_report_gives_mean_and_spread_over_seeds(tmp_path, monkeypatch):
     real_news.report()
     text = (tmp_path / "report.md").read_text()
     assert "| base | yes | 0 | 0.820 ± 0.020 (n=3, 0.800-0.840) | 0.700 | 0.900 | 0.800 | 0.600 |" in text
+
+
+def test_arms_take_the_documents_of_their_rounds_from_every_pulled_file(tmp_path, monkeypatch, schema):
+    monkeypatch.setattr(real_news, "REAL", tmp_path)
+    for name, rounds in (("labelstudio-r1-t0000.jsonl", ["r1", "r1-agree"]), ("labelstudio-r1-t0500.jsonl", ["r1"]),
+                         ("labelstudio-r10-t0000.jsonl", ["r10"])):
+        (tmp_path / name).write_text("".join(
+            Document(id=f"{name[12:-6]}-{i}", text="نص", meta={"round": r}).to_json() + "\n" for i, r in enumerate(rounds)),
+            encoding="utf-8")
+    assert [d.id for d in real_news.real_documents(schema, ["r1"])] == ["r1-t0000-0", "r1-t0500-0"]
+    assert [d.id for d in real_news.real_documents(schema, ["r1-agree", "r10"])] == ["r1-t0000-1", "r10-t0000-0"]
+    assert len(real_news.real_documents(schema)) == 4

@@ -68,9 +68,9 @@ eval: $(VENV)/.done
 robustness: $(VENV)/.done
 	$(PY) eval/robustness.py run $(MODEL) $(if $(NORMALIZE),--normalize $(NORMALIZE))
 
-## predict: tag INPUT (.txt or .jsonl) with MODEL into OUTPUT (.jsonl)
+## predict: tag INPUT (.txt or .jsonl) with MODEL into OUTPUT (.jsonl); OVERWRITE=1 replaces an existing OUTPUT
 predict: $(VENV)/.done
-	$(ARNER) predict $(MODEL) $(INPUT) $(OUTPUT)
+	$(ARNER) predict $(MODEL) $(INPUT) $(OUTPUT) $(if $(OVERWRITE),--overwrite)
 
 ## label: install (once) and start Label Studio on 127.0.0.1 (data in labelstudio-data/), create or
 ## update the project from configs/labels.yaml, print the URL; credentials from the environment or .env

@@ -102,7 +102,7 @@ def train(config: Path) -> None:
 @app.command("eval")
 def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL documents, or a .conll file (default: the test split of the model's corpus)"),
              conll_labels: str = typer.Option("LOC=LOCATION", help="for .conll data: TYPE=LABEL pairs, comma-separated; other types are dropped"),
-             out: Optional[Path] = typer.Option(None, help="report folder (default eval/<model name>[/<data name>])")) -> None:
+             out: Optional[Path] = typer.Option(None, help="report folder (default eval/<model name>, with DATA eval/<model name>/<data name>)")) -> None:
     """Score MODEL on the test split (or DATA): per-label table, report.md and metrics.json."""
     from arner.config import Config
     from arner.documents import load_corpus
@@ -125,99 +125,34 @@ def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL 
     elif data.suffix == ".conll":
         from arner.conll import read_conll
 
-        mapping = dict(pair.split("=", 1) for pair in conll_labels.split(","))
-        docs = read_conll(data, mapping, mask_numbers=False)
+        pairs = [pair.split("=") for pair in conll_labels.split(",")]
+        if any(len(p) != 2 or not p[0].strip() or p[1] not in schema.names for p in pairs):
+            raise InputError(f"--conll-labels {conll_labels!r}: expected TYPE=LABEL pairs, comma-separated, each LABEL "
+                             f"one of {', '.join(schema.names)}")
+        docs = read_conll(data, dict(pairs), mask_numbers=False)
         name, out = f"{data} (mapped {conll_labels})", out or Path("eval") / model.name / f"{data.parent.name}-{data.stem}"
     else:
         docs = load_corpus(data, schema)
         name, out = str(data), out or Path("eval") / model.name / data.stem
     if not docs:
         raise InputError(f"{name}: no documents to evaluate")
-    metrics = score(docs, predict_documents(Tagger.load(model), docs), schema.names, known=known_forms(splits["train"]))
+    metrics = score(docs, predict_documents(Tagger.load(model, labels=schema.names), docs), schema.names, known=known_forms(splits["train"]))
     write_report(metrics, out, f"{model.name} on {name}")
     print(f"{model.name} on {name}\n{label_table(metrics)}\n\nreport: {out / 'report.md'}")
 
 
 @app.command()
-def predict(model: Path, input: Path, output: Path, batch: int = 256) -> None:
+def predict(model: Path, input: Path, output: Path, batch: int = 256,
+            overwrite: bool = typer.Option(False, "--overwrite", help="replace OUTPUT if it exists")) -> None:
     """Tag a .txt (one document per line) or JSONL (id, text) file; write JSONL with entities.
 
     Streams in batches; writes OUTPUT.partial and renames it when done; an interrupted run
-    resumes after the lines already written.
+    resumes after the lines already written (same input and model only: see arner/predict.py).
     """
-    from tqdm import tqdm
+    from arner.predict import predict_file
 
-    from arner.tagger import Tagger
-
-    if not input.exists():
-        raise InputError(f"{input}: file not found")
-    partial = output.with_name(output.name + ".partial")
-    done = _lines_done(partial, input.suffix == ".txt")
-    total = sum(1 for _ in input.open(encoding="utf-8", errors="replace"))
-    if total == 0:
-        raise InputError(f"{input}: file is empty")
-    tagger = Tagger.load(model)
-
-    def records():
-        with input.open(encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if number <= done:
-                    continue
-                line = line.rstrip("\n")
-                if input.suffix == ".txt":
-                    if line.strip():  # blank lines are skipped; ids are line numbers
-                        yield {"id": str(number), "text": line}
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{input}:{number}: invalid JSON: {exc.msg}") from None
-                if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
-                    raise InputError(f"{input}:{number}: expected an object with a non-empty 'text' string")
-                yield record
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with partial.open("a", encoding="utf-8") as out, tqdm(total=total, initial=done, unit="doc", desc="predict") as bar:
-        batch_records = []
-        for record in records():
-            batch_records.append(record)
-            if len(batch_records) == batch:
-                _write_predictions(tagger, batch_records, out)
-                bar.update(len(batch_records))
-                batch_records = []
-        if batch_records:
-            _write_predictions(tagger, batch_records, out)
-            bar.update(len(batch_records))
-    partial.replace(output)
+    predict_file(model, input, output, batch, overwrite)
     print(f"wrote {output}")
-
-
-def _lines_done(partial: Path, ids_are_line_numbers: bool) -> int:
-    """Input lines an interrupted ``predict`` finished: its output is cut back to the last
-    complete line (a write may have stopped halfway), read without loading it whole."""
-    if not partial.exists():
-        return 0
-    written, kept, last = 0, 0, None
-    with partial.open("rb") as f:
-        for line in f:
-            if not line.endswith(b"\n"):
-                break
-            written, kept, last = written + 1, kept + len(line), line
-    with partial.open("r+b") as f:
-        f.truncate(kept)
-    if ids_are_line_numbers and last is not None:  # .txt: blank lines are skipped, ids are line numbers
-        try:
-            return int(json.loads(last)["id"])
-        except (ValueError, KeyError, TypeError):
-            raise InputError(f"{partial}:{written}: not a line this command wrote (no line-number id); "
-                             "delete the file to start over") from None
-    return written
-
-
-def _write_predictions(tagger, records: list[dict], out) -> None:
-    for record, entities in zip(records, tagger.tag([r["text"] for r in records])):
-        out.write(json.dumps({**record, "entities": entities}, ensure_ascii=False) + "\n")
-    out.flush()
 
 
 # ---------------------------------------------------------------- Label Studio (`arner ls ...`)
@@ -240,8 +175,8 @@ def ls_label(labels: Path = Path("configs/labels.yaml"), data_dir: Path = LS_DAT
     overlap = ls.load_project_settings(project_settings)
     settings = ls.load_settings()
     if ls.ensure_credentials(settings):
-        print(f"Created Label Studio credentials (saved in .env, shown only this once):\n"
-              f"  user {settings.username}\n  password {settings.password}\n  API token {settings.token}")
+        print(f"Created Label Studio credentials for {settings.username}: the password and API token are in .env "
+              "(mode 600), not shown here")
     if ls.start_server(settings, data_dir) is not None:
         print(f"Started Label Studio with data in {data_dir}/ (log: {data_dir / 'server.log'}; stop: make label-stop)")
     project, done = ls.ensure_project(ls.connect(settings), settings.project, schema, overlap)
@@ -292,6 +227,8 @@ def ls_import(input: Path, model: Optional[Path] = typer.Option(None, help="atta
 @ls_app.command("predict")
 def ls_predict(model: Path, batch: int = 256) -> None:
     """Push MODEL's predictions to every task that has none, in batches."""
+    if batch < 1:
+        raise InputError(f"--batch {batch}: must be at least 1")
     from tqdm import tqdm
 
     from arner import labelstudio as ls
@@ -434,7 +371,7 @@ def active_sim(config: Path = Path("configs/offline.yaml"), seed_docs: int = 20,
     splits = split_documents(load_corpus(cfg.data.corpus, schema), cfg.data.dev_percent, cfg.data.test_percent)
     cache = cfg.run_dir.parent / "active-learning-features.pt"  # frozen-encoder features, reused between runs
     ids = [d.id for d in splits["train"] + splits["dev"]]
-    cached = torch.load(cache) if cache.exists() else {}
+    cached = torch.load(cache, weights_only=True) if cache.exists() else {}
     if cached.get("ids") != ids or cached.get("encoder") != cfg.encoder or cached.get("texts") != [d.text for d in splits["train"] + splits["dev"]]:
         tokenizer, model = AutoTokenizer.from_pretrained(cfg.encoder), AutoModel.from_pretrained(cfg.encoder).eval()
         features = word_features(model, tokenizer, splits["train"] + splits["dev"], cfg.max_length)

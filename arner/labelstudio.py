@@ -34,9 +34,10 @@ from xml.sax.saxutils import quoteattr
 from pydantic import BaseModel, ConfigDict, Field
 
 from arner.align import word_tags
-from arner.documents import (Document, Entity, atomic_write, corpus_files, parse_jsonl, span_problems,
+from arner.documents import (Document, Entity, atomic_write, corpus_files, iter_records, parse_jsonl, span_problems,
                              validate_documents)
 from arner.errors import InputError
+from arner.lsguard import checked_url, require_task_list
 from arner.schema import LabelSchema
 from arner.yamlfile import load_yaml
 from arner.text import split_sentences, split_words
@@ -75,7 +76,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 def load_settings(env_file: Path = Path(".env")) -> Settings:
     """Settings from ``LABEL_STUDIO_*`` environment variables, else ``.env``, else defaults."""
     values = {**read_env_file(env_file), **os.environ}
-    return Settings(url=values.get("LABEL_STUDIO_URL", DEFAULT_URL).rstrip("/"),
+    return Settings(url=checked_url(values.get("LABEL_STUDIO_URL", DEFAULT_URL).rstrip("/")),
                     username=values.get("LABEL_STUDIO_USERNAME", DEFAULT_USERNAME),
                     password=values.get("LABEL_STUDIO_PASSWORD", ""),
                     token=values.get("LABEL_STUDIO_API_KEY", ""),
@@ -263,25 +264,10 @@ def project_id(client, title: str) -> int:
 # ---------------------------------------------------------------- import
 
 def read_raw(path: Path) -> list[dict]:
-    """Raw documents ``{"id", "text", "meta"}``: a .txt file (one per line) or JSONL with id and text."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        if path.suffix == ".txt":
-            # the line's content hash keeps ids of two files with the same name apart
-            records.append({"id": f"{path.stem}-{number}-{content_hash(line)[:8]}", "text": line, "meta": {}})
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
-        if not isinstance(raw, dict) or not isinstance(raw.get("text"), str) or "id" not in raw:
-            raise InputError(f"{path}:{number}: expected an object with 'id' and a 'text' string")
-        records.append({"id": str(raw["id"]), "text": raw["text"], "meta": raw.get("meta") or {}})
-    return records
+    """Raw documents ``{"id", "text", "meta"}`` by the project's one reader (``iter_records``): .txt one per
+    line, or JSONL; without an id, ``<file stem>-<line>-<hash>`` (two files with the same name stay apart)."""
+    return [{"id": str(r["id"]) if "id" in r else f"{path.stem}-{number}-{content_hash(r['text'])[:8]}",
+             "text": r["text"], "meta": r.get("meta") or {}} for number, r in iter_records(path)]
 
 
 def content_hash(text: str) -> str:
@@ -394,6 +380,7 @@ def iter_export(path: Path) -> Iterator[object]:
     import ijson
 
     try:
+        require_task_list(path)
         with path.open("rb") as f:
             yield from ijson.items(f, "item", use_float=True)
     except ijson.JSONError as exc:
@@ -448,7 +435,7 @@ def result_entities(result: list, text: str) -> tuple[list[Entity], list[str], i
             continue
         value = item.get("value") or {}
         start, end, labels = value.get("start"), value.get("end"), value.get("labels")
-        if not isinstance(start, int) or not isinstance(end, int) or not isinstance(labels, list) or len(labels) != 1:
+        if type(start) is not int or type(end) is not int or not isinstance(labels, list) or len(labels) != 1:
             problems.append(f"result {item.get('id', '?')}: expected integer start/end and one label, got {value}")
             continue
         if "text" in value and value["text"] != text[start:end]:

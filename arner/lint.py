@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from arner.documents import Located, corpus_files, parse_jsonl
+from arner.documents import Located, corpus_files, parse_jsonl, read_text
 from arner.counts import parse_count
 from arner.errors import InputError
 from arner.text import is_word_char, normalize_arabert, split_words
@@ -154,11 +154,8 @@ def lint_corpus(located: list[Located]) -> list[Finding]:
 
 def load_exceptions(path: str | Path) -> dict[str, int]:
     """Exception keys with their line in the file; ``#`` starts a comment (whole line or after a tab)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
     keys = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):  # missing, a folder, not UTF-8: InputError
         line = raw.split("\t#", 1)[0].strip(" ")
         if not line.strip() or line.lstrip().startswith("#"):
             continue

@@ -58,5 +58,17 @@ class LabelSchema(BaseModel):
         return {tag: i for i, tag in enumerate(self.bio_tags)}
 
 
+def bio_problem(id2label: dict[int, str], names: list[str] | None = None) -> str | None:
+    """Why ``id2label`` is not a BIO tag set (``O``, then ``B-X`` and ``I-X`` for each label X, ids
+    0..n-1), or over other labels than ``names`` when given; None when it is fine."""
+    tags = [id2label.get(i) for i in range(len(id2label))]
+    labels = list(dict.fromkeys(t[2:] for t in tags if isinstance(t, str) and t[:2] in ("B-", "I-")))
+    if sorted(map(str, tags)) != sorted(["O"] + [f"{p}-{x}" for x in labels for p in "BI"]):
+        return f"id2label is not a BIO tag set (O, B-X and I-X for each label X): {', '.join(map(str, tags))}"
+    if names is not None and set(labels) != set(names):
+        return f"the model's labels ({', '.join(labels)}) are not the schema's ({', '.join(names)})"
+    return None
+
+
 def load_schema(path: str | Path = DEFAULT_LABELS_PATH) -> LabelSchema:
     return load_yaml(path, LabelSchema, "label schema")

@@ -22,6 +22,7 @@ from arner.errors import InputError
 from arner.text import split_words
 
 SETTINGS_FILE = "arner.json"
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "tokenizer.model", "spiece.model")
 
 
 @dataclass
@@ -84,14 +85,31 @@ class Tagger:
         self.windows_seen = self.windows_rechecked = 0  # how often the bf16 guard fell back to fp32
 
     @classmethod
-    def load(cls, model_dir: str | Path, **kwargs) -> "Tagger":
+    def load(cls, model_dir: str | Path, labels: list[str] | None = None, **kwargs) -> "Tagger":
+        """The model of ``model_dir``, checked before any tagging: tokenizer files, weights that load,
+        a vocabulary the tokenizer fits, BIO ``id2label`` (over ``labels`` when given). Any failure
+        is an InputError naming the folder: a broken model never tags silently nothing."""
         from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        from arner.schema import bio_problem
 
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").exists():
             raise InputError(f"{model_dir}: not a model directory (no config.json); train one with `make train`")
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForTokenClassification.from_pretrained(model_dir)
+        if not any((model_dir / name).exists() for name in TOKENIZER_FILES):
+            raise InputError(f"{model_dir}: no tokenizer files (none of {', '.join(TOKENIZER_FILES)})")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(model_dir)
+            model = AutoModelForTokenClassification.from_pretrained(model_dir)
+        except Exception as exc:  # noqa: BLE001 - whatever the library raises, the folder is what is wrong
+            raise InputError(f"{model_dir}: cannot load the model: {(str(exc).strip() or type(exc).__name__).splitlines()[0]}") from None
+        vocabulary = model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > vocabulary:
+            raise InputError(f"{model_dir}: the tokenizer has {len(tokenizer)} tokens, more than the model's vocabulary "
+                             f"({vocabulary}); they do not belong together")
+        problem = bio_problem({int(k): v for k, v in model.config.id2label.items()}, labels)
+        if problem:
+            raise InputError(f"{model_dir}: {problem}")
         return cls(model, tokenizer, TaggerSettings.read(model_dir), **kwargs)
 
     @torch.no_grad()  # not inference_mode: the model may go on training (DDP rejects inference buffers)

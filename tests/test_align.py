@@ -53,7 +53,7 @@ def test_long_text_windows_cover_every_word_once(tiny_tokenizer):
     for w in windows:
         assert set(range(*w.owned)) <= set(w.first_words.tolist())  # owners really contain the word
     for a, b in zip(windows, windows[1:]):
-        assert b.first_words[0] < a.first_words[-1]  # consecutive windows overlap
+        assert b.first_words[0] <= a.first_words[-1]  # consecutive windows overlap (share a word at least)
 
 
 def test_word_dropped_by_tokenizer_becomes_unknown(tiny_tokenizer):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from arner.documents import load_corpus
+from arner.predict import run_record
 from arner.schema import load_schema
 from arner.splits import split_documents
 from arner.tagger import Tagger
@@ -74,6 +75,7 @@ def test_predict_resumes_after_the_lines_already_written(trained):
     partial = folder / "stream.out.jsonl.partial"
     partial.write_text("".join(json.dumps({"id": str(i), "text": texts[i], "entities": "done before"}, ensure_ascii=False) + "\n"
                                for i in range(2)) + '{"id": "2", "text": "قصف', encoding="utf-8")  # and half a line
+    (folder / "stream.out.jsonl.partial.json").write_text(json.dumps(run_record(src, model_dir)), encoding="utf-8")
     done = run_cli("predict", model_dir, src, out, "--batch", 2, cwd=folder)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -90,6 +92,7 @@ def test_predict_resumes_a_txt_file_with_blank_lines_by_line_number(trained):
     partial = folder / "gaps.out.jsonl.partial"
     partial.write_text("".join(json.dumps({"id": str(n), "text": lines[n - 1], "entities": "done before"}, ensure_ascii=False) + "\n"
                                for n in (1, 3)), encoding="utf-8")
+    (folder / "gaps.out.jsonl.partial.json").write_text(json.dumps(run_record(folder / "gaps.txt", model_dir)), encoding="utf-8")
     done = run_cli("predict", model_dir, folder / "gaps.txt", folder / "gaps.out.jsonl", cwd=folder)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in (folder / "gaps.out.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -98,6 +101,7 @@ def test_predict_resumes_a_txt_file_with_blank_lines_by_line_number(trained):
 
     foreign = folder / "gaps2.out.jsonl.partial"
     foreign.write_text('{"id": "abc", "entities": []}\n', encoding="utf-8")
+    (folder / "gaps2.out.jsonl.partial.json").write_text(json.dumps(run_record(folder / "gaps.txt", model_dir)), encoding="utf-8")
     done = run_cli("predict", model_dir, folder / "gaps.txt", folder / "gaps2.out.jsonl", cwd=folder)
     assert done.returncode == 2
     assert done.stderr.strip() == (f"error: {foreign}:1: not a line this command wrote (no line-number id); "
@@ -171,8 +175,7 @@ def test_interrupted_training_resumes_without_redoing_steps(trained, tmp_path):
     [checkpoint] = run_dir.glob("checkpoint-*")
     interrupted = json.loads((checkpoint / "trainer_state.json").read_text())
     done_steps = interrupted["global_step"]
-    total_steps = json.loads(sorted(trained[0].joinpath("train", "runs", "tiny").glob("checkpoint-*"))[-1]
-                             .joinpath("trainer_state.json").read_text())["max_steps"]
+    total_steps = interrupted["max_steps"]  # its own: each build of the tiny vocabulary cuts a few windows differently
     assert done_steps * 3 == total_steps  # interrupted after one of three epochs
 
     train_in(tmp_path, callbacks=[CountSteps()])  # `make train` again: continues from the checkpoint
@@ -199,7 +202,7 @@ def test_bad_input_gets_one_line_errors_and_writes_nothing(trained, tmp_path):
     bad.write_text('{"id": "1", "text": "في حلب"}\n{"id": 2, "text": \n', encoding="utf-8")
     done = run_cli("predict", model_dir, bad, tmp_path / "out.jsonl", cwd=folder)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == f"error: {bad}:2: invalid JSON: Expecting value"
+    assert done.stderr.strip().splitlines()[-1] == f"error: {bad}:2: invalid JSON: Expecting value (column 19)"
     assert not (tmp_path / "out.jsonl").exists()
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")

@@ -99,6 +99,10 @@ def mean_spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} (n={len(values)}, {min(values):.3f}-{max(values):.3f})"
 
 
+def short_spread(values: list[float]) -> str:
+    return f"{values[0]:.3f}" if len(values) == 1 else f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
 def report() -> None:
     """``report.md``: per arm and test set, mean ± standard deviation over seeds; ``curve.png``."""
     runs = [json.loads(p.read_text()) for p in sorted((OUT / "runs").glob("*.json"))]
@@ -117,10 +121,9 @@ def report() -> None:
             rs = [r for r in rs if set_name in r["scores"]]
             if not rs:
                 continue
-            mean = {k: statistics.mean(r["scores"][set_name][k] for r in rs) for k in ("ARMED_GROUP", "LOCATION", "COUNT", "unseen")}
+            per_label = " | ".join(short_spread([r["scores"][set_name][k] for r in rs]) for k in ("ARMED_GROUP", "LOCATION", "COUNT", "unseen"))
             lines.append(f"| {arm} | {'yes' if rs[0]['written'] else 'no'} | {rs[0]['real_train_sentences']} | "
-                         f"{mean_spread([r['scores'][set_name]['micro'] for r in rs])} | {mean['ARMED_GROUP']:.3f} | "
-                         f"{mean['LOCATION']:.3f} | {mean['COUNT']:.3f} | {mean['unseen']:.3f} |")
+                         f"{mean_spread([r['scores'][set_name]['micro'] for r in rs])} | {per_label} |")
         lines.append("")
     curve = {arm: rs for arm, rs in arms.items() if arm.startswith("curve-")}
     if curve:

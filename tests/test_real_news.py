@@ -26,13 +26,14 @@ def test_curve_points_keep_every_dev_and_test_article_and_grow_the_training_sent
 def test_report_gives_mean_and_spread_over_seeds(tmp_path, monkeypatch):
     monkeypatch.setattr(real_news, "OUT", tmp_path)
     (tmp_path / "runs").mkdir()
-    for seed, micro in ((13, 0.80), (14, 0.84), (15, 0.82)):
-        scores = {"micro": micro, "ARMED_GROUP": 0.7, "LOCATION": 0.9, "COUNT": 0.8, "unseen": 0.6, "documents": 200}
+    for seed, micro, group in ((13, 0.80, 0.6), (14, 0.84, 0.8), (15, 0.82, 0.7)):
+        scores = {"micro": micro, "ARMED_GROUP": group, "LOCATION": 0.9, "COUNT": 0.8, "unseen": 0.6, "documents": 200}
         (tmp_path / "runs" / f"base-s{seed}.json").write_text(json.dumps(
             {"arm": "base", "seed": seed, "written": True, "real_train_sentences": 0, "scores": {"realnews-dev": scores}}))
     real_news.report()
     text = (tmp_path / "report.md").read_text()
-    assert "| base | yes | 0 | 0.820 ± 0.020 (n=3, 0.800-0.840) | 0.700 | 0.900 | 0.800 | 0.600 |" in text
+    assert ("| base | yes | 0 | 0.820 ± 0.020 (n=3, 0.800-0.840) | 0.700 ± 0.100 | 0.900 ± 0.000 | 0.800 ± 0.000 | "
+            "0.600 ± 0.000 |") in text
 
 
 def test_arms_take_the_documents_of_their_rounds_from_every_pulled_file(tmp_path, monkeypatch, schema):

@@ -10,10 +10,12 @@ import sys
 
 import pytest
 
-from arner.config import load_config
+from arner.config import TinyEncoder, load_config
 from arner.documents import parse_jsonl
+from arner.encoders import build_tiny
 from arner.errors import InputError
 from arner.predict import run_record
+from arner.text import split_words
 
 from conftest import ROOT, train_in, write_config
 
@@ -77,6 +79,8 @@ def test_a_partial_output_of_another_input_is_refused_not_merged(trained, tmp_pa
 
 
 def test_a_broken_model_is_refused_before_tagging(trained, tmp_path):
+    from transformers import AutoConfig, AutoTokenizer
+
     folder, model_dir, _ = trained
     texts = jsonl(tmp_path / "in.jsonl", [{"id": "1", "text": TEXTS[0]}])
 
@@ -96,11 +100,24 @@ def test_a_broken_model_is_refused_before_tagging(trained, tmp_path):
         (d / "config.json").write_text(json.dumps(config))
 
     labels = broken("not-bio", not_bio)
+
+    def foreign_tokenizer(d):  # a tokenizer built for a bigger vocabulary than the model's
+        words = [w.text for line in (ROOT / "annotations" / "markup" / "syria.txt").read_text(encoding="utf-8").splitlines()
+                 for w in split_words(line)]
+        other = build_tiny(words, TinyEncoder(vocab_size=5000), 64, tmp_path / "other-encoder")
+        for p in d.glob("tokenizer*"):
+            p.unlink()
+        AutoTokenizer.from_pretrained(other).save_pretrained(d)
+
+    mismatched = broken("mismatched", foreign_tokenizer)
+    sizes = len(AutoTokenizer.from_pretrained(mismatched)), AutoConfig.from_pretrained(model_dir).vocab_size
     for model, message in [
         (no_tokenizer, "no tokenizer files (none of tokenizer.json, vocab.txt, sentencepiece.bpe.model, tokenizer.model, spiece.model)"),
         (truncated, "cannot load the model: Error while deserializing header: incomplete metadata, file not fully covered"),
         (labels, "id2label is not a BIO tag set (O, B-X and I-X for each label X): "
                  "LABEL_0, LABEL_1, LABEL_2, LABEL_3, LABEL_4, LABEL_5, LABEL_6"),
+        (mismatched, f"the tokenizer has {sizes[0]} tokens, more than the model's vocabulary ({sizes[1]}); "
+                     "they do not belong together"),
     ]:
         assert error_of(run_cli("predict", model, texts, tmp_path / "out.jsonl", cwd=folder)) == (2, f"error: {model}: {message}")
         assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.jsonl.partial.json").exists()
@@ -249,3 +266,16 @@ def test_training_killed_mid_epoch_resumes_to_the_same_dev_f1(trained, tmp_path)
     assert CountSteps.steps == state["max_steps"] - state["global_step"]  # resumed, nothing redone
     whole = train_in(whole_dir)  # the same seed, never interrupted
     assert resumed["dev"]["seqeval"] == whole["dev"]["seqeval"]
+
+
+def test_every_torch_load_refuses_pickled_code():
+    """A checkpoint file is data: every ``torch.load`` in the project passes ``weights_only=True``."""
+    import ast
+
+    calls = []
+    for path in [*ROOT.glob("arner/*.py"), *ROOT.glob("eval/*.py"), *ROOT.glob("train/*.py"), *ROOT.glob("bench/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load":
+                safe = any(k.arg == "weights_only" and ast.unparse(k.value) == "True" for k in node.keywords)
+                calls.append((path.name, safe))
+    assert calls == [("cli.py", True)]  # the active-learning simulation's cache

@@ -188,7 +188,7 @@ def ls_label(labels: Path = Path("configs/labels.yaml"), data_dir: Path = LS_DAT
 def ls_annotator(email: str, data_dir: Path = LS_DATA) -> None:
     """Add an annotator who can log in and has an API token (saved, mode 600, never printed)."""
     from arner import labelstudio as ls
-    from arner.annotators import add_annotator
+    from arner.labelstudio.annotators import add_annotator
 
     settings = ls.load_settings()
     ls.connect(settings)
@@ -284,7 +284,7 @@ def ls_agreement(export: Optional[Path] = typer.Option(None, help="export file (
     from arner.schema import load_schema
 
     export = export or ls.latest_export(EXPORTS)
-    report = ls.agreement_markdown(ls.agreement(ls.iter_export(export), load_schema(labels)), str(export))
+    report = ls.agreement_markdown(ls.measure_agreement(ls.iter_export(export), load_schema(labels)), str(export))
     with atomic_write(out) as f:
         f.write(report)
     print(report + f"\nwritten to {out}")

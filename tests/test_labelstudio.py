@@ -259,7 +259,7 @@ def annotated(tmp_path_factory, server):
 
 def annotator_client(server, folder, email):
     """A second annotator added through the project's own command (invite sign-up), as an SDK client."""
-    from arner.annotators import add_annotator
+    from arner.labelstudio.annotators import add_annotator
 
     env = ls.read_env_file(add_annotator(server, email, folder / "labelstudio-data"))
     return client_for(ls.Settings(url=server.url, token=env["LABEL_STUDIO_API_KEY"]))

@@ -55,12 +55,16 @@ def _final_punctuation(text: str) -> int | None:
     return i if i >= 0 and text[i] in FINAL_PUNCTUATION else None
 
 
-def punctuation_removed(text: str, rng: random.Random) -> Perturbed:
-    i = _final_punctuation(text)
+def _pieces_without_final_punctuation(text: str) -> list[str]:
     pieces = list(text)
+    i = _final_punctuation(text)
     if i is not None:
         pieces[i] = ""
-    return rewrite(text, pieces)
+    return pieces
+
+
+def punctuation_removed(text: str, rng: random.Random) -> Perturbed:
+    return rewrite(text, _pieces_without_final_punctuation(text))
 
 
 def punctuation_added(text: str, rng: random.Random) -> Perturbed:
@@ -110,7 +114,7 @@ def _letters(mapping: dict[str, str], where: str):
     return change
 
 
-def _chars(table: dict) -> callable:
+def _chars(table: dict):
     def change(text: str, rng: random.Random) -> Perturbed:
         return rewrite(text, [c.translate(table) for c in text])
     return change
@@ -156,10 +160,7 @@ _HEADLINE_VERBS = {"قال", "قالت", "أعلن", "أعلنت", "أكد", "أ
 
 def headline(text: str, rng: random.Random) -> Perturbed:
     """No final punctuation and no leading conjunction ``و`` (``وقال`` -> ``قال``, ``والجيش`` -> ``الجيش``)."""
-    pieces = list(text)
-    i = _final_punctuation(text)
-    if i is not None:
-        pieces[i] = ""
+    pieces = _pieces_without_final_punctuation(text)
     lead = len(text) - len(text.lstrip())
     m = _ARABIC_WORD_RE.match(text, lead)
     if m and m.group().startswith("و"):

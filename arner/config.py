@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from arner.errors import InputError
 from arner.schema import load_schema
 from arner.yamlfile import load_yaml
+
+
+DATA_DIR_DEFAULT = "../shared/data"
+
+
+def data_dir() -> Path:
+    """Where external data lives (the real-news sets, the raw pool, the public corpora): ``$DATA_DIR``,
+    default ``../shared/data``. The project's own inputs are in the repository, never here."""
+    return Path(os.environ.get("DATA_DIR", DATA_DIR_DEFAULT))
 
 
 class Strict(BaseModel):
@@ -38,11 +48,15 @@ class DataConfig(Strict):
 class ExtraCorpus(Strict):
     """A public CoNLL corpus added to the training split (never to dev/test)."""
 
-    path: str
+    path: str                              # "${DATA_DIR}/..." is read from data_dir()
     labels: dict[str, str]                 # its entity type -> a schema label; other types are masked
     keep_only_with: list[str] = []         # keep only sentences with one of these schema labels (empty: all)
     mask_numbers: bool = True              # its numerals were never annotated as COUNT: mask them
     max_sentences: int | None = Field(None, ge=1)  # keep at most this many (evenly spaced, deterministic)
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path.replace("${DATA_DIR}", str(data_dir())))
 
 
 class TrainingConfig(Strict):

@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from arner.align import IGNORE, make_windows, word_tags
-from arner.config import Config, TrainingConfig
+from arner.config import Config, TrainingConfig, data_dir
 from arner.conll import read_conll
 from arner.documents import load_corpus
 from arner.encoders import build_tiny, ensure_encoder_available
@@ -175,6 +175,11 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
     started = time.time()
     if config.encoder != "tiny":
         ensure_encoder_available(config.encoder)  # fail within seconds, before any other work
+    for i, extra in enumerate(config.extra_corpora):
+        if not extra.file.exists():
+            raise InputError(f"{config_path}: extra_corpora.{i}.path: {extra.file} not found; set DATA_DIR to the folder "
+                             f"that holds public/ (now {data_dir()}), or train on the gold corpus alone: "
+                             "make train CONFIG=configs/offline-gold-only.yaml")
     schema = load_schema(config.data.labels)
     docs = load_corpus(config.data.corpus, schema)
     splits = split_documents(docs, config.data.dev_percent, config.data.test_percent)
@@ -183,12 +188,12 @@ def train(config: Config, config_path: Path, callbacks: list | None = None) -> d
             raise InputError(f"{config.data.corpus}: the {name} split is empty ({len(docs)} documents); add documents or set meta.split")
     set_seed(config.training.seed)  # the tiny encoder's random weights, too
     for extra in config.extra_corpora:
-        extra_docs = [d for d in read_conll(extra.path, extra.labels, extra.mask_numbers)
+        extra_docs = [d for d in read_conll(extra.file, extra.labels, extra.mask_numbers)
                       if not extra.keep_only_with or any(e.label in extra.keep_only_with for e in d.entities)]
         if extra.max_sentences and len(extra_docs) > extra.max_sentences:
             step = len(extra_docs) / extra.max_sentences
             extra_docs = [extra_docs[int(i * step)] for i in range(extra.max_sentences)]
-        print(f"[train] + {len(extra_docs)} sentences from {extra.path} (training split only)", flush=True)
+        print(f"[train] + {len(extra_docs)} sentences from {extra.file} (training split only)", flush=True)
         splits["train"] = splits["train"] + extra_docs
     t = config.training
     if t.augment:

@@ -18,19 +18,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import statistics
 from pathlib import Path
 
-from arner.config import load_config
+from arner.config import data_dir, load_config
 from arner.documents import atomic_write, load_corpus, write_documents
 from arner.evaluate import known_forms, predict_documents, score
 from arner.schema import load_schema
 from arner.splits import split_documents
 from arner.tagger import Tagger
 
-DATA_DIR = Path(os.environ.get("DATA_DIR", "../shared/data"))
+DATA_DIR = data_dir()
 REAL = Path("annotations/realnews")
 WRITTEN = "annotations/gold"
 OUT = Path("eval/real-news")

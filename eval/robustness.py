@@ -20,13 +20,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import re
 import statistics
 from pathlib import Path
 
 from tqdm import tqdm
 
+from arner.config import data_dir
 from arner.documents import Document, Entity, atomic_write, load_corpus
 from arner.evaluate import span_scores
 from arner.perturb import PERTURBATIONS, Perturbed, off_word_boundaries, perturb, rewrite
@@ -35,7 +35,7 @@ from arner.splits import split_documents
 from arner.tagger import Tagger
 from arner.text import split_sentences
 
-DATA_DIR = Path(os.environ.get("DATA_DIR", "../shared/data"))
+DATA_DIR = data_dir()
 OUT = Path("eval/robustness")
 CONTEXT = ("sentence alone", "in a paragraph")
 LABELS = ("ARMED_GROUP", "LOCATION", "COUNT")

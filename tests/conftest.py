@@ -7,12 +7,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from arner.config import load_config
+from arner.config import data_dir, load_config
 from arner.schema import load_schema
 from arner.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+DATA_DIR = data_dir() if data_dir().is_absolute() else ROOT / data_dir()  # external data: $DATA_DIR, default ../shared/data
+
+
+def external(relative: str) -> Path:
+    """A file of the external data; the test is skipped, naming the path, where it is absent (a user's clone
+    without ../shared). It always runs where the data is, as in CI."""
+    path = DATA_DIR / relative
+    if not path.exists():
+        pytest.skip(f"external data absent: {path} (set DATA_DIR to the folder that holds it)")
+    return path
 
 
 @pytest.fixture(scope="session")

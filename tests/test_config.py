@@ -43,3 +43,31 @@ def test_missing_and_malformed_configs(tmp_path):
     bad.write_text("name: [x\n", encoding="utf-8")
     with pytest.raises(InputError, match="invalid YAML"):
         load_config(bad)
+
+
+def test_external_data_follows_DATA_DIR_and_a_missing_public_corpus_fails_before_training(tmp_path, monkeypatch):
+    from arner.config import TinyEncoder
+    from arner.train import train
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    config = load_config(ROOT / "configs" / "offline.yaml")
+    assert [str(e.file) for e in config.extra_corpora] == [f"{tmp_path}/data/public/anercorp/train.conll",
+                                                           f"{tmp_path}/data/public/aqmar/train.conll"]
+    config = config.model_copy(update={"encoder": "tiny", "tiny": TinyEncoder(), "output_dir": str(tmp_path / "model")})
+    with pytest.raises(InputError) as err:
+        train(config, "configs/offline.yaml")
+    assert str(err.value) == (
+        f"configs/offline.yaml: extra_corpora.0.path: {tmp_path}/data/public/anercorp/train.conll not found; set DATA_DIR "
+        f"to the folder that holds public/ (now {tmp_path}/data), or train on the gold corpus alone: "
+        "make train CONFIG=configs/offline-gold-only.yaml")
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_test_that_needs_absent_external_data_is_skipped_naming_the_path():
+    from conftest import DATA_DIR, external
+
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        external("realnews-dev/no-such-file.jsonl")
+    assert str(skipped.value) == (f"external data absent: {DATA_DIR}/realnews-dev/no-such-file.jsonl "
+                                  "(set DATA_DIR to the folder that holds it)")
+    assert external("realnews-dev/dev.jsonl") == DATA_DIR / "realnews-dev" / "dev.jsonl"  # present here, as in CI

@@ -16,7 +16,7 @@ from arner.splits import split_documents
 from arner.tagger import Tagger
 from arner.text import split_words
 
-from conftest import ROOT, SHARED, train_in
+from conftest import ROOT, external, train_in
 
 
 def run_cli(*args, cwd, env=None):
@@ -118,7 +118,7 @@ def test_optimised_tagging_gives_the_same_entities_as_the_plain_path(trained, da
     if data == "gold test split":
         docs = split_documents(load_corpus(ROOT / "annotations" / "gold", schema))["test"]
     else:
-        docs = load_corpus(SHARED / "data" / "realnews-dev" / "dev.jsonl", schema)
+        docs = load_corpus(external("realnews-dev/dev.jsonl"), schema)
     texts = [d.text for d in docs]
     optimised = Tagger.load(model_dir, batch_size=64, bf16=True)
     plain = Tagger.load(model_dir, batch_size=1, bf16=False)

@@ -2,7 +2,7 @@
 
 from arner.markup import parse_line, parse_markup
 
-from conftest import ROOT, SHARED
+from conftest import ROOT
 
 
 def test_parse_line_offsets_and_escapes():
@@ -32,7 +32,7 @@ def test_problems_carry_the_markup_line(tmp_path, schema):
 def test_seed_article_is_reproduced_character_for_character(schema):
     docs, problems = parse_markup(ROOT / "annotations" / "markup" / "seed.txt", schema)
     assert problems == []
-    assert docs[0].doc.text == (SHARED / "seed" / "article.txt").read_text(encoding="utf-8").strip()
+    assert docs[0].doc.text == (ROOT / "annotations" / "seed" / "article.txt").read_text(encoding="utf-8").strip()
     assert len(docs[0].doc.entities) == 55
 
 

@@ -1,6 +1,7 @@
 # The one entry point. Targets read like the workflow; each names its inputs and outputs.
-#   make setup | data | validate | lint-data | aliases | stats | base | train | eval | robustness | predict | test
+#   make all | setup | data | validate | lint-data | aliases | stats | base | train | eval | robustness | predict | test
 #   make label | import | pull | agreement | predict-ls | label-stop | screenshot | bench  (Label Studio)
+#   make serve | snapshot  (a saved model: HTTP tagger and Label Studio ML backend; self-contained model folder)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +12,7 @@ MODEL ?= models/offline
 WHEELS := .cache/wheels
 E5 := models/base/multilingual-e5-small
 
-.PHONY: setup data validate lint-data aliases stats base train eval predict robustness test label label-stop annotator import pull agreement predict-ls suggest active-sim screenshot bench
+.PHONY: all setup data validate lint-data aliases stats base train eval dataset predict robustness test label label-stop annotator import pull agreement predict-ls suggest active-sim screenshot bench serve snapshot
 
 ## setup: create .venv with every dependency pinned (requirements.lock; CPU torch==2.13.0)
 setup: $(VENV)/.done
@@ -22,9 +23,25 @@ $(VENV)/.done: pyproject.toml requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-## data: convert the hand-written markup (annotations/markup/*.txt) to gold JSONL, validated
-data: $(VENV)/.done
-	$(PY) -m arner.markup annotations/markup/*.txt --write annotations/gold
+## all: the whole workflow for CONFIG, redoing only what changed: markup -> gold -> dataset -> model -> eval report
+NAME := $(shell sed -n 's/^name: *//p' $(CONFIG))
+GOLD := $(patsubst annotations/markup/%.txt,annotations/gold/%.jsonl,$(wildcard annotations/markup/*.txt))
+CORPUS = $(sort $(GOLD) $(wildcard annotations/gold/*.jsonl annotations/realnews/*.jsonl))
+all: eval/$(NAME)/report.md
+
+## data: convert the hand-written markup (annotations/markup/*.txt) to gold JSONL, validated (only changed files)
+data: $(GOLD)
+annotations/gold/%.jsonl: annotations/markup/%.txt | $(VENV)/.done
+	$(PY) -m arner.markup $< --write annotations/gold
+
+train/data/$(NAME).txt: $(CORPUS) $(CONFIG) configs/labels.yaml | $(VENV)/.done
+	$(PY) -m train.dataset $(CONFIG)
+
+models/$(NAME)/run.json: train/data/$(NAME).txt | $(VENV)/.done $(if $(findstring offline,$(CONFIG)),$(E5)/config.json)
+	$(PY) -m train.train $(CONFIG)
+
+eval/$(NAME)/report.md: models/$(NAME)/run.json
+	$(PY) -m eval.evaluate models/$(NAME)
 
 ## validate: check every gold document (offsets, word boundaries, labels, ids, JSON, UTF-8)
 validate: $(VENV)/.done
@@ -54,35 +71,50 @@ $(E5)/config.json: | $(VENV)/.done
 GPUS ?= 1
 train: $(VENV)/.done $(if $(findstring offline,$(CONFIG)),$(E5)/config.json)
 ifeq ($(GPUS),1)
-	$(ARNER) train $(CONFIG)
+	$(PY) -m train.train $(CONFIG)
 else
-	$(VENV)/bin/torchrun --standalone --nproc_per_node=$(GPUS) -m arner.cli train $(CONFIG)
+	$(VENV)/bin/torchrun --standalone --nproc_per_node=$(GPUS) -m train.train $(CONFIG)
 endif
 
-## eval: score MODEL on its test split, or on DATA=file.jsonl
+## eval: score MODEL on its own test split (CURRENT=1: the current corpus's), or on DATA=file.jsonl
 eval: $(VENV)/.done
-	$(ARNER) eval $(MODEL) $(if $(DATA),--data $(DATA))
+	$(PY) -m eval.evaluate $(MODEL) $(if $(DATA),--data $(DATA)) $(if $(CURRENT),--current-split)
+
+## dataset: the corpus of CONFIG as a datasets.DatasetDict with a dataset card, under train/data/<content hash>/
+dataset: $(VENV)/.done
+	$(PY) -m train.dataset $(CONFIG)
 
 ## robustness: the invariance suite on MODEL (NORMALIZE=surface overrides its tagging normalisation)
 ##   -> eval/robustness/runs/<model>.json and eval/robustness/report.md
 robustness: $(VENV)/.done
-	$(PY) eval/robustness.py run $(MODEL) $(if $(NORMALIZE),--normalize $(NORMALIZE))
+	$(PY) -m eval.robustness run $(MODEL) $(if $(NORMALIZE),--normalize $(NORMALIZE))
 
 ## predict: tag INPUT (.txt or .jsonl) with MODEL into OUTPUT (.jsonl); OVERWRITE=1 replaces an existing OUTPUT
 predict: $(VENV)/.done
 	$(ARNER) predict $(MODEL) $(INPUT) $(OUTPUT) $(if $(OVERWRITE),--overwrite)
 
 ## label: install (once) and start Label Studio on 127.0.0.1 (data in labelstudio-data/), create or
-## update the project from configs/labels.yaml, print the URL; credentials from the environment or .env
+## update the project from configs/labels.yaml, print the URL; credentials from the environment or .env.
+## MODEL=models/<name>: also serve that model in the background (127.0.0.1:9090) as the project's ML backend;
+## without MODEL, a model server already answering there (`make serve`) is connected
 label: $(VENV)/.done
-	$(ARNER) ls label
+	$(ARNER) ls label $(if $(filter command line environment,$(origin MODEL)),--model $(MODEL))
+
+## serve: MODEL over HTTP on 127.0.0.1:$(PORT) (default 9090): POST /tag for pipelines, and Label Studio's
+## ML backend (/health /setup /predict /webhook); concurrent requests are batched together
+serve: $(VENV)/.done
+	$(ARNER) serve $(MODEL) --port $(or $(PORT),9090)
+
+## snapshot: write the snapshot (labels, alias table, known forms, identity) into a MODEL saved without one
+snapshot: $(VENV)/.done
+	$(ARNER) snapshot $(MODEL)
 
 ## annotator: add an annotator (EMAIL=...) who can log in and has a token (saved under labelstudio-data/annotators/)
 annotator: $(VENV)/.done
 	@test -n "$(EMAIL)" || { echo "usage: make annotator EMAIL=name@example.org"; exit 2; }
 	$(ARNER) ls annotator $(EMAIL)
 
-## label-stop: stop the Label Studio server that `make label` started
+## label-stop: stop the Label Studio server that `make label` started (and the model server it started)
 label-stop: $(VENV)/.done
 	$(ARNER) ls stop
 
@@ -111,7 +143,7 @@ suggest: $(VENV)/.done
 
 ## active-sim: simulate active learning on the gold corpus (uncertainty vs random) -> eval/active-learning/report.md
 active-sim: $(VENV)/.done $(E5)/config.json
-	$(ARNER) active-sim
+	$(PY) -m eval.active_learning
 
 ## screenshot: docs/labelstudio-screenshot.png of the labeling page (needs Debian's chromium; not in CI)
 screenshot: $(VENV)/.done
@@ -122,6 +154,7 @@ screenshot: $(VENV)/.done
 bench: $(VENV)/.done
 	$(PY) bench/bench_speed.py
 	$(PY) bench/labelstudio_bench.py
+	$(PY) bench/bench_http.py --model $(MODEL)
 
 ## test: the test suite (what CI runs)
 test: $(VENV)/.done

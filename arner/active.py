@@ -3,23 +3,16 @@
 ``rank_documents`` scores each document by the mean margin uncertainty (1 - (p1 - p2)) of
 its ``k`` least certain words, then picks greedily, lowering a candidate's score by its
 highest cosine similarity (hashed bag of words) to what is already picked, so that
-near-duplicates do not crowd the top. ``simulate`` replays annotation on the gold corpus
-with a linear probe on frozen encoder word features (fast enough to retrain every round):
-seed, then batches picked by uncertainty or at random, dev strict F1 after each round,
-averaged over runs that share their seed sets between the two strategies.
+near-duplicates do not crowd the top (`make suggest`). The simulation on the written corpus
+is ``eval/active_learning.py``.
 """
 
 from __future__ import annotations
 
-import random
+from pathlib import Path
 
 import numpy as np
 import torch
-
-from arner.align import make_windows, repair_iob2, tags_to_spans, word_tags
-from arner.documents import Document, Entity
-from arner.evaluate import score
-from arner.text import split_words
 
 
 def margin_uncertainty(probs: torch.Tensor, k: int = 10) -> float:
@@ -56,117 +49,60 @@ def rank_documents(texts: list[str], uncertainties: list[float], n: int, diversi
 
 # ---------------------------------------------------------------- simulation
 
-@torch.inference_mode()
-def word_features(model, tokenizer, docs: list[Document], max_length: int = 256, batch_size: int = 16) -> list[torch.Tensor]:
-    """Per document, the encoder's last hidden state at each word's first subword ([words, hidden])."""
-    from tqdm import tqdm
 
-    texts_words = [split_words(d.text) for d in docs]
-    windows = make_windows(tokenizer, texts_words, "none", max_length, overlap=max_length // 4)
-    out = [torch.zeros(len(w), model.config.hidden_size) for w in texts_words]
-    for b in tqdm(range(0, len(windows), batch_size), desc="features", unit="batch"):
-        batch = windows[b : b + batch_size]
-        width = max(len(w.input_ids) for w in batch)
-        ids = torch.full((len(batch), width), tokenizer.pad_token_id)
-        for row, w in enumerate(batch):
-            ids[row, : len(w.input_ids)] = torch.tensor(w.input_ids)
-        hidden = model(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long()).last_hidden_state
-        for row, w in enumerate(batch):
-            owned = (w.first_words >= w.owned[0]) & (w.first_words < w.owned[1])
-            out[w.text_index][torch.from_numpy(w.first_words[owned])] = hidden[row, torch.from_numpy(w.first_positions[owned])]
-    return out
+def suggest(input: Path, model: Path, n: int = 200, diversity: float = 0.5, strategy: str = "uncertainty", seed: int = 0,
+            round_name: str = "", agreement: int = 0, out: Path | None = None, to_label_studio: bool = True) -> list[dict]:
+    """`make suggest`: pick ``n`` documents of ``input`` that Label Studio does not have yet (by ``model``'s
+    uncertainty with diversity, or at random), write them to ``out`` and import them with pre-annotations;
+    ``agreement`` of them (spread over the ranking) go in without, as round ``<round>-agree``. Returns the picked."""
+    import json
+    import random
 
-
-def _train_probe(features: list[torch.Tensor], labels: list[torch.Tensor], num_labels: int, seed: int) -> torch.nn.Linear:
-    torch.manual_seed(seed)
-    x, y = torch.cat(features), torch.cat(labels)
-    probe = torch.nn.Linear(x.shape[1], num_labels)
-    optimizer = torch.optim.Adam(probe.parameters(), lr=5e-3)
-    for _ in range(300):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(probe(x), y).backward()
-        optimizer.step()
-    return probe
-
-
-def _probe_f1(probe, features, docs, id2label, labels) -> float:
-    predicted = []
-    for f, d in zip(features, docs):
-        words = split_words(d.text)
-        tags = repair_iob2([id2label[int(i)] for i in probe(f).argmax(-1)])
-        predicted.append(Document(id=d.id, text=d.text, entities=[Entity(start=s, end=e, label=lab) for s, e, lab, _, _ in tags_to_spans(words, tags)]))
-    return score(docs, predicted, labels)["seqeval"]["micro_f1"]
-
-
-@torch.inference_mode(False)
-def simulate(train_docs, dev_docs, train_features, dev_features, schema, seed_size: int, batch: int, rounds: int,
-             runs: int = 3, seed: int = 13) -> dict:
-    """Learning curves (dev strict F1 by number of annotated documents), uncertainty vs random.
-
-    Each run draws one random seed set that both strategies start from; curves are the mean
-    over ``runs``. Features are standardised with the pool's mean and deviation.
-    """
-    pool_x = torch.cat(train_features)
-    mean, std = pool_x.mean(0), pool_x.std(0) + 1e-6
-    train_features = [(f - mean) / std for f in train_features]
-    dev_features = [(f - mean) / std for f in dev_features]
-    labels = [torch.tensor([schema.label2id[t] for t in word_tags(split_words(d.text), d.entities)]) for d in train_docs]
-    id2label, num = schema.id2label, len(schema.bio_tags)
-
-    def run(strategy: str, run_seed: int) -> list[tuple[int, float]]:
-        rng = random.Random(run_seed)
-        picked = rng.sample(range(len(train_docs)), seed_size)
-        curve = []
-        for _ in range(rounds + 1):
-            probe = _train_probe([train_features[i] for i in picked], [labels[i] for i in picked], num, run_seed)
-            with torch.no_grad():
-                curve.append((len(picked), _probe_f1(probe, dev_features, dev_docs, id2label, schema.names)))
-                chosen = set(picked)
-                pool = [i for i in range(len(train_docs)) if i not in chosen]
-                if not pool:
-                    break
-                if strategy == "random":
-                    picked += rng.sample(pool, min(batch, len(pool)))
-                else:
-                    scores = [margin_uncertainty(probe(train_features[i]).softmax(-1)) for i in pool]
-                    picked += [pool[j] for j in rank_documents([train_docs[i].text for i in pool], scores, batch)]
-        return curve
-
-    result = {}
-    for strategy in ("uncertainty", "random"):
-        curves = [run(strategy, seed + r) for r in range(runs)]
-        result[strategy] = [(curves[0][k][0], round(float(np.mean([c[k][1] for c in curves])), 4)) for k in range(len(curves[0]))]
-        result[f"{strategy}_runs"] = curves
-    return result
-
-
-def write_simulation_report(result: dict, out_dir, setup: str) -> None:
-    """``learning_curve.png`` and ``report.md`` (with the plot and the conclusion)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from arner import labelstudio as ls
     from arner.documents import atomic_write
+    from arner.errors import InputError
+    from arner.tagger import Tagger
+    from arner.text import split_words
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6.4, 4))
-    for name, curve, style in (("uncertainty + diversity", result["uncertainty"], "o-"), ("random", result["random"], "s--")):
-        ax.plot([n for n, _ in curve], [f for _, f in curve], style, label=name)
-    ax.set_xlabel("annotated documents")
-    ax.set_ylabel("dev strict F1 (micro)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "learning_curve.png", dpi=110)
-    gains = [u[1] - r[1] for u, r in zip(result["uncertainty"][1:], result["random"][1:])]
-    rows = ["| documents | uncertainty + diversity | random | difference |", "|---:|---:|---:|---:|"]
-    rows += [f"| {u[0]} | {u[1]:.3f} | {r[1]:.3f} | {u[1] - r[1]:+.3f} |" for u, r in zip(result["uncertainty"], result["random"])]
-    verdict = "wins" if np.mean(gains) > 0 else "does not win"
-    text = "\n".join([
-        "# Active learning simulation", "", setup, "",
-        "![learning curve](learning_curve.png)", "", *rows, "",
-        f"**Conclusion:** uncertainty sampling {verdict}: mean difference over the picked rounds "
-        f"{np.mean(gains):+.3f} F1, {sum(g > 0 for g in gains)} of {len(gains)} rounds ahead of random.", ""])
-    with atomic_write(out_dir / "report.md") as f:
-        f.write(text)
+    if strategy not in ("uncertainty", "random"):
+        raise InputError(f"--strategy {strategy!r}: expected uncertainty or random")
+    if n < 1:
+        raise InputError(f"--n {n}: must be at least 1")
+    if not 0 <= agreement <= n:
+        raise InputError(f"--agreement {agreement}: must be between 0 and --n ({n})")
+    records = ls.read_raw(input)
+    if not records:
+        raise InputError(f"{input}: no documents")
+    client = project = None
+    if to_label_studio:  # rank only what is not there yet, so N new tasks arrive
+        settings = ls.load_settings()
+        client = ls.connect(settings)
+        project = ls.project_id(client, settings.project)
+        there = ls.existing_hashes(client, project)
+        records = [r for r in records if not any(t["hash"] in there for t in ls.make_tasks([r]))]
+    tagger = Tagger.load(model)
+    if strategy == "random":
+        picked = random.Random(seed).sample(range(len(records)), min(n, len(records)))
+        chosen = [records[i] for i in picked]
+    else:
+        probs = tagger.word_probabilities([split_words(r["text"]) for r in records], progress=True)
+        uncertainty = [margin_uncertainty(p) for p in probs]
+        chosen = [records[i] | {"uncertainty": round(uncertainty[i], 4)}
+                  for i in rank_documents([r["text"] for r in records], uncertainty, n, diversity)]
+    agree = {int(i * len(chosen) / agreement) for i in range(agreement)} if agreement else set()
+    for i, record in enumerate(chosen):
+        name = f"{round_name or 'round'}-agree" if i in agree else round_name
+        record["meta"] = {**record["meta"], "picked": strategy, "picked_by": model.name, **({"round": name} if name else {})}
+    out = out or Path("annotations/suggested") / f"{input.stem}-{strategy}-top{n}.jsonl"
+    with atomic_write(out) as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
+    print(f"{input}: {len(records)} new document(s) considered; {len(chosen)} picked ({strategy}) -> {out}")
+    if to_label_studio:
+        plain = [r for i, r in enumerate(chosen) if i in agree]
+        imported, duplicates = ls.import_tasks(client, project, ls.make_tasks([r for i, r in enumerate(chosen) if i not in agree]),
+                                               tagger, model.name)
+        print(f"imported {imported} task(s) with pre-annotations of {model.name} ({duplicates} already there)")
+        if plain:
+            imported, duplicates = ls.import_tasks(client, project, ls.make_tasks(plain))
+            print(f"imported {imported} task(s) without pre-annotations, for agreement ({duplicates} already there)")
+    return chosen

@@ -5,14 +5,13 @@ The table maps a canonical name to the surface forms that mean the same group
 gives them (no proclitic, no tashkeel or tatweel). Lookups also fold alef forms, alef
 maqsura and final ta marbuta/ha (``انصار الله`` = ``أنصار الله``, ``البيشمركه`` = ``البيشمركة``)
 and ignore case for Latin names. ``canonical_name`` returns the canonical name, or the
-normalized form itself when the table does not know it; ``unmapped_forms`` lists the
-frequent unknown forms for analysts to add (``make aliases``).
+normalized form itself when the table does not know it (``arner.stats.unmapped_forms`` lists
+the frequent unknown forms for analysts to add: ``make aliases``).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,28 +46,17 @@ def load_aliases(path: str | Path = DEFAULT_ALIASES_PATH) -> dict[str, list[str]
     return table
 
 
-@lru_cache(maxsize=8)
-def _lookup(path: str) -> dict[str, str]:
-    table = load_aliases(path)
+def lookup_of(table: dict[str, list[str]]) -> dict[str, str]:
+    """Lookup key -> canonical name for a table (as ``load_aliases`` returns it, or a model snapshot's)."""
     return {alias_key(name): canonical for canonical, aliases in table.items() for name in [canonical, *aliases]}
 
 
-def canonical_name(normalized: str, path: str | Path = DEFAULT_ALIASES_PATH) -> str:
-    """The canonical name of a normalized ARMED_GROUP form; unknown forms are returned as they are."""
-    return _lookup(str(path)).get(alias_key(normalized), normalized)
+@lru_cache(maxsize=8)
+def _lookup(path: str) -> dict[str, str]:
+    return lookup_of(load_aliases(path))
 
 
-def unmapped_forms(docs, top: int | None = 30, path: str | Path = DEFAULT_ALIASES_PATH) -> list[tuple[str, int]]:
-    """The most frequent normalized ARMED_GROUP forms of ``docs`` that the alias table does not know."""
-    from arner.normalize import normalized_form
-
-    lookup = _lookup(str(path))
-    counts = Counter()
-    for doc in docs:
-        for ent in doc.entities:
-            if ent.label == "ARMED_GROUP":
-                form = normalized_form(doc.text[ent.start:ent.end])
-                if alias_key(form) not in lookup:
-                    counts[form] += 1
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ranked[:top] if top else ranked
+def canonical_name(normalized: str, path: str | Path = DEFAULT_ALIASES_PATH, lookup: dict[str, str] | None = None) -> str:
+    """The canonical name of a normalized ARMED_GROUP form; unknown forms are returned as they are.
+    ``lookup`` (``lookup_of(table)``, e.g. from a model snapshot) replaces the table file."""
+    return (_lookup(str(path)) if lookup is None else lookup).get(alias_key(normalized), normalized)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from arner.errors import InputError
+from arner.errors import InputError, exit_on_input_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
 CORPUS = [Path("annotations/gold"), Path("annotations/realnews")]  # written documents and real news from Label Studio
@@ -79,7 +78,8 @@ def aliases(corpus: Path = typer.Argument(Path("annotations/gold"), help="JSONL 
             top: int = typer.Option(30, help="how many names to list (0: all)"),
             labels: Path = Path("configs/labels.yaml")) -> None:
     """Frequent ARMED_GROUP names (normalized) that the alias table does not map yet, with counts."""
-    from arner.aliases import load_aliases, unmapped_forms
+    from arner.aliases import load_aliases
+    from arner.stats import unmapped_forms
     from arner.documents import load_corpus
     from arner.schema import load_schema
 
@@ -88,57 +88,6 @@ def aliases(corpus: Path = typer.Argument(Path("annotations/gold"), help="JSONL 
     for form, count in forms:
         print(f"{count:5d}  {form}")
     print(f"{len(mapped)} canonical names in {table}; {len(forms)} unmapped name(s) listed")
-
-
-@app.command()
-def train(config: Path) -> None:
-    """Fine-tune the encoder named in CONFIG; resumes an interrupted run."""
-    from arner.config import load_config
-    from arner.train import train as run
-
-    run(load_config(config), config)
-
-
-@app.command("eval")
-def evaluate(model: Path, data: Optional[Path] = typer.Option(None, help="JSONL documents, or a .conll file (default: the test split of the model's corpus)"),
-             conll_labels: str = typer.Option("LOC=LOCATION", help="for .conll data: TYPE=LABEL pairs, comma-separated; other types are dropped"),
-             out: Optional[Path] = typer.Option(None, help="report folder (default eval/<model name>, with DATA eval/<model name>/<data name>)")) -> None:
-    """Score MODEL on the test split (or DATA): per-label table, report.md and metrics.json."""
-    from arner.config import Config
-    from arner.documents import load_corpus
-    from arner.evaluate import known_forms, label_table, predict_documents, score, write_report
-    from arner.schema import load_schema
-    from arner.splits import split_documents
-    from arner.tagger import Tagger
-
-    import yaml
-
-    config_file = model / "training_config.yaml"
-    if not config_file.exists():
-        raise InputError(f"{model}: no training_config.yaml; is this a model trained by `make train`?")
-    config = Config.model_validate(yaml.safe_load(config_file.read_text(encoding="utf-8")))
-    schema = load_schema(config.data.labels)
-    splits = split_documents(load_corpus(config.data.corpus, schema), config.data.dev_percent, config.data.test_percent)
-    if data is None:
-        docs = splits["test"]
-        name, out = f"{config.data.corpus} (test split)", out or Path("eval") / model.name
-    elif data.suffix == ".conll":
-        from arner.conll import read_conll
-
-        pairs = [pair.split("=") for pair in conll_labels.split(",")]
-        if any(len(p) != 2 or not p[0].strip() or p[1] not in schema.names for p in pairs):
-            raise InputError(f"--conll-labels {conll_labels!r}: expected TYPE=LABEL pairs, comma-separated, each LABEL "
-                             f"one of {', '.join(schema.names)}")
-        docs = read_conll(data, dict(pairs), mask_numbers=False)
-        name, out = f"{data} (mapped {conll_labels})", out or Path("eval") / model.name / f"{data.parent.name}-{data.stem}"
-    else:
-        docs = load_corpus(data, schema)
-        name, out = str(data), out or Path("eval") / model.name / data.stem
-    if not docs:
-        raise InputError(f"{name}: no documents to evaluate")
-    metrics = score(docs, predict_documents(Tagger.load(model, labels=schema.names), docs), schema.names, known=known_forms(splits["train"]))
-    write_report(metrics, out, f"{model.name} on {name}")
-    print(f"{model.name} on {name}\n{label_table(metrics)}\n\nreport: {out / 'report.md'}")
 
 
 @app.command()
@@ -166,9 +115,14 @@ EXPORTS = Path("annotations/exports")
 
 @ls_app.command("label")
 def ls_label(labels: Path = Path("configs/labels.yaml"), data_dir: Path = LS_DATA,
-             project_settings: Path = typer.Option(Path("configs/labelstudio.yaml"), help="overlap settings")) -> None:
-    """Start Label Studio on 127.0.0.1 (reusing DATA_DIR), create or update the project, print the URL."""
+             project_settings: Path = typer.Option(Path("configs/labelstudio.yaml"), help="overlap settings"),
+             model: Optional[Path] = typer.Option(None, help="serve this model in the background as the project's ML backend"),
+             backend_url: str = typer.Option("http://127.0.0.1:9090", envvar="ARNER_BACKEND_URL",
+                                             help="the model server; connected to the project when it answers")) -> None:
+    """Start Label Studio on 127.0.0.1 (reusing DATA_DIR), create or update the project, print the URL;
+    connect the model server (started here with --model) as the project's ML backend."""
     from arner import labelstudio as ls
+    from arner.labelstudio.backend import backend_health, connect_backend, start_backend
     from arner.schema import load_schema
 
     schema = load_schema(labels)
@@ -179,9 +133,18 @@ def ls_label(labels: Path = Path("configs/labels.yaml"), data_dir: Path = LS_DAT
               "(mode 600), not shown here")
     if ls.start_server(settings, data_dir) is not None:
         print(f"Started Label Studio with data in {data_dir}/ (log: {data_dir / 'server.log'}; stop: make label-stop)")
-    project, done = ls.ensure_project(ls.connect(settings), settings.project, schema, overlap)
+    client = ls.connect(settings)
+    project, done = ls.ensure_project(client, settings.project, schema, overlap)
     print(f"Project {settings.project!r} {done}: {settings.url}/projects/{project}/data "
           f"({overlap.overlap_percent}% of tasks for {overlap.annotators_per_task} annotators)")
+    if model is not None:
+        start_backend(model, backend_url, data_dir)
+    if model is not None or backend_health(backend_url):
+        version, done = connect_backend(client, project, backend_url)
+        print(f"ML backend {backend_url} ({version}) {done}: a task opened in Label Studio gets its predictions")
+    else:
+        print(f"note: no model server at {backend_url}; `make label MODEL=models/<name>` serves one as the ML backend",
+              file=sys.stderr)
 
 
 @ls_app.command("annotator")
@@ -198,9 +161,11 @@ def ls_annotator(email: str, data_dir: Path = LS_DATA) -> None:
 
 @ls_app.command("stop")
 def ls_stop(data_dir: Path = LS_DATA) -> None:
-    """Stop the Label Studio server started by `make label`."""
+    """Stop the Label Studio server started by `make label` (and its model server, if it started one)."""
     from arner.labelstudio import stop_server
 
+    if stop_server(data_dir, "backend.pid"):
+        print("stopped the model server")
     print("stopped Label Studio" if stop_server(data_dir) else "no Label Studio server was started from here")
 
 
@@ -300,104 +265,18 @@ def suggest(input: Path, model: Path, n: int = 200, diversity: float = 0.5,
             out: Optional[Path] = typer.Option(None, help="ranked JSONL (default annotations/suggested/<input>-<strategy>-top<N>.jsonl)"),
             to_label_studio: bool = typer.Option(True, "--import/--no-import", help="import the top N into Label Studio with pre-annotations")) -> None:
     """Pick N documents Label Studio does not have yet (most uncertain, or at random) and import them with pre-annotations."""
-    import random
+    from arner.active import suggest as pick
 
-    from arner import labelstudio as ls
-    from arner.active import margin_uncertainty, rank_documents
-    from arner.documents import atomic_write
-    from arner.tagger import Tagger
-    from arner.text import split_words
-
-    if strategy not in ("uncertainty", "random"):
-        raise InputError(f"--strategy {strategy!r}: expected uncertainty or random")
-    if n < 1:
-        raise InputError(f"--n {n}: must be at least 1")
-    if not 0 <= agreement <= n:
-        raise InputError(f"--agreement {agreement}: must be between 0 and --n ({n})")
-    records = ls.read_raw(input)
-    if not records:
-        raise InputError(f"{input}: no documents")
-    client = project = None
-    if to_label_studio:  # rank only what is not there yet, so N new tasks arrive
-        settings = ls.load_settings()
-        client = ls.connect(settings)
-        project = ls.project_id(client, settings.project)
-        there = ls.existing_hashes(client, project)
-        records = [r for r in records if not any(t["hash"] in there for t in ls.make_tasks([r]))]
-    tagger = Tagger.load(model)
-    if strategy == "random":
-        picked = random.Random(seed).sample(range(len(records)), min(n, len(records)))
-        chosen = [records[i] for i in picked]
-    else:
-        probs = tagger.word_probabilities([split_words(r["text"]) for r in records], progress=True)
-        uncertainty = [margin_uncertainty(p) for p in probs]
-        chosen = [records[i] | {"uncertainty": round(uncertainty[i], 4)}
-                  for i in rank_documents([r["text"] for r in records], uncertainty, n, diversity)]
-    agree = {int(i * len(chosen) / agreement) for i in range(agreement)} if agreement else set()
-    for i, record in enumerate(chosen):
-        name = f"{round_name or 'round'}-agree" if i in agree else round_name
-        record["meta"] = {**record["meta"], "picked": strategy, "picked_by": model.name, **({"round": name} if name else {})}
-    out = out or Path("annotations/suggested") / f"{input.stem}-{strategy}-top{n}.jsonl"
-    with atomic_write(out) as f:
-        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
-    print(f"{input}: {len(records)} new document(s) considered; {len(chosen)} picked ({strategy}) -> {out}")
-    if to_label_studio:
-        plain = [r for i, r in enumerate(chosen) if i in agree]
-        imported, duplicates = ls.import_tasks(client, project, ls.make_tasks([r for i, r in enumerate(chosen) if i not in agree]),
-                                               tagger, model.name)
-        print(f"imported {imported} task(s) with pre-annotations of {model.name} ({duplicates} already there)")
-        if plain:
-            imported, duplicates = ls.import_tasks(client, project, ls.make_tasks(plain))
-            print(f"imported {imported} task(s) without pre-annotations, for agreement ({duplicates} already there)")
+    pick(input, model, n, diversity, strategy, seed, round_name, agreement, out, to_label_studio)
 
 
-@app.command("active-sim")
-def active_sim(config: Path = Path("configs/offline.yaml"), seed_docs: int = 20, batch: int = 20, rounds: int = 8,
-               out: Path = Path("eval/active-learning")) -> None:
-    """Simulate active learning on the gold corpus (uncertainty vs random); write a report with a plot."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+from arner.cli_model import register  # noqa: E402 - `arner serve`, `arner snapshot` (arner/cli_model.py)
 
-    from arner.active import simulate, word_features, write_simulation_report
-    from arner.config import load_config
-    from arner.documents import load_corpus
-    from arner.encoders import ensure_encoder_available
-    from arner.schema import load_schema
-    from arner.splits import split_documents
-
-    cfg = load_config(config)
-    ensure_encoder_available(cfg.encoder)
-    schema = load_schema(cfg.data.labels)
-    splits = split_documents(load_corpus(cfg.data.corpus, schema), cfg.data.dev_percent, cfg.data.test_percent)
-    cache = cfg.run_dir.parent / "active-learning-features.pt"  # frozen-encoder features, reused between runs
-    ids = [d.id for d in splits["train"] + splits["dev"]]
-    cached = torch.load(cache, weights_only=True) if cache.exists() else {}
-    if cached.get("ids") != ids or cached.get("encoder") != cfg.encoder or cached.get("texts") != [d.text for d in splits["train"] + splits["dev"]]:
-        tokenizer, model = AutoTokenizer.from_pretrained(cfg.encoder), AutoModel.from_pretrained(cfg.encoder).eval()
-        features = word_features(model, tokenizer, splits["train"] + splits["dev"], cfg.max_length)
-        cached = {"ids": ids, "encoder": cfg.encoder, "texts": [d.text for d in splits["train"] + splits["dev"]], "features": features}
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(cached, cache)
-    train_f, dev_f = cached["features"][: len(splits["train"])], cached["features"][len(splits["train"]):]
-    result = simulate(splits["train"], splits["dev"], train_f, dev_f, schema, seed_docs, batch, rounds)
-    setup = (f"Gold corpus `{cfg.data.corpus}`: {len(splits['train'])} training documents as the pool, "
-             f"{len(splits['dev'])} dev documents for scoring ({'seqeval strict IOB2'}). A linear probe on frozen "
-             f"`{cfg.encoder}` word features is retrained after each round (a stand-in for fine-tuning that "
-             f"fits in minutes on a CPU). Seed {seed_docs} random documents, then {rounds} rounds of {batch}: "
-             f"uncertainty = mean margin of the 10 least certain words, with a bag-of-words diversity penalty "
-             f"(0.5 x highest cosine similarity to a picked document). Both strategies start each of 3 runs from "
-             f"the same random seed set; the figures are means over the runs. "
-             f"Command: `make active-sim`.")
-    write_simulation_report(result, out, setup)
-    print((out / "report.md").read_text(encoding="utf-8"))
+register(app)
 
 
 def main() -> None:
-    try:
-        app()
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_input_error(app)
 
 
 if __name__ == "__main__":

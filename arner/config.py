@@ -89,11 +89,6 @@ class Config(Strict):
     def model_dir(self) -> Path:
         return Path(self.output_dir or f"models/{self.name}")
 
-    @property
-    def run_dir(self) -> Path:
-        """Checkpoints and logs of the run (git-ignored)."""
-        return Path("train/runs") / self.name
-
 
 def load_config(path: str | Path) -> Config:
     config = load_yaml(path, Config, "config file")

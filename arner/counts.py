@@ -54,6 +54,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from arner.count_words import (APPROXIMATORS, DUAL_MULTIPLES, HUNDREDS, MULTIPLIERS, PLURALS, RANGE_SEPARATORS, SINGULAR_OF,
+                                TEEN_WORDS, TENS, TRAILING, UNITS, VAGUE, fold)
 from arner.text import strip_marks, western_digits
 
 QUALIFIERS = ("exact", "at_least", "at_most", "about", "vague")
@@ -73,64 +75,7 @@ class CountValue:
                 "qualifier": self.qualifier, "unit": self.unit, "unit_singular": self.unit_singular}
 
 
-def fold(word: str) -> str:
-    """Lookup key: alef forms and alef maqsura folded (أكثر = اكثر, إلى = الى)."""
-    return re.sub("[أإآٱ]", "ا", word).replace("ى", "ي")
-
-
-# ---------------------------------------------------------------- number words (folded)
-
-def _forms(value: int, *words: str) -> dict[str, int]:
-    return {fold(w): value for w in words}
-
-
-UNITS = {
-    **_forms(1, "واحد", "واحدة", "واحدا", "أحد", "إحدى"),
-    **_forms(2, "اثنان", "اثنين", "اثنتان", "اثنتين", "اثنا", "اثني", "اثنتا", "اثنتي", "إثنين", "إثنان"),
-    **_forms(3, "ثلاث", "ثلاثة", "ثلاثا"), **_forms(4, "أربع", "أربعة", "أربعا"),
-    **_forms(5, "خمس", "خمسة", "خمسا"), **_forms(6, "ست", "ستة", "ستا"),
-    **_forms(7, "سبع", "سبعة", "سبعا"), **_forms(8, "ثمان", "ثماني", "ثمانية", "ثمانيا"),
-    **_forms(9, "تسع", "تسعة", "تسعا"), **_forms(10, "عشر", "عشرة", "عشرا"),
-}
-_TENS_STEMS = {20: "عشر", 30: "ثلاث", 40: "أربع", 50: "خمس", 60: "ست", 70: "سبع", 80: "ثمان", 90: "تسع"}
-TENS = {fold(stem + end): v for v, stem in _TENS_STEMS.items() for end in ("ون", "ين")}
-_HUNDRED_PREFIX = {3: "ثلاث", 4: "أربع", 5: "خمس", 6: "ست", 7: "سبع", 8: "ثمان", 9: "تسع"}
-HUNDREDS = {
-    **_forms(100, "مئة", "مائة", "ماية"),
-    **_forms(200, "مئتان", "مئتين", "مئتا", "مئتي", "مائتان", "مائتين", "مائتا", "مائتي"),
-    **{fold(p + h): n * 100 for n, p in _HUNDRED_PREFIX.items() for h in ("مئة", "مائة")},
-    **_forms(800, "ثمانيمئة", "ثمانيمائة"),
-}
-# multipliers after a number (3 آلاف, 80 ألفا, 1.5 مليون) and the dual forms (ألفين = 2000)
-MULTIPLIERS = {**_forms(1000, "ألف", "ألفا", "آلاف"), **_forms(10**6, "مليون", "مليونا", "ملايين"),
-               **_forms(10**9, "مليار", "مليارا", "مليارات")}
-# at the start of a number ألفا / مليونا are construct duals (ألفا مقاتل = 2000); after one, accusatives
-DUAL_MULTIPLES = {**_forms(2000, "ألفان", "ألفين", "ألفي", "ألفا"),
-                  **_forms(2 * 10**6, "مليونان", "مليونين", "مليوني", "مليونا"),
-                  **_forms(2 * 10**9, "ملياران", "مليارين", "ملياري")}
-VAGUE = {**_forms(20, "عشرات", "العشرات"), **_forms(200, "مئات", "المئات"),
-         **_forms(2000, "آلاف", "الآلاف"), **_forms(2 * 10**6, "ملايين", "الملايين"),
-         **_forms(3, "بضعة", "بضع")}
-TEEN_WORDS = {fold("عشر"), fold("عشرة")}
-
-# approximators at the start, longest first; "range" opens ما بين X و Y
-APPROXIMATORS = sorted(
-    [(tuple(fold(w) for w in phrase.split()), q) for phrase, q in [
-        ("أكثر من", "at_least"), ("ما لا يقل عن", "at_least"), ("لا يقل عن", "at_least"),
-        ("ما يزيد على", "at_least"), ("ما يزيد عن", "at_least"), ("يزيد على", "at_least"),
-        ("يزيد عن", "at_least"), ("ما يربو على", "at_least"), ("ما يفوق", "at_least"),
-        ("أزيد من", "at_least"), ("ما لا يقل على", "at_least"),
-        ("أقل من", "at_most"), ("ما لا يزيد على", "at_most"), ("ما لا يزيد عن", "at_most"),
-        ("ما يصل إلى", "at_most"), ("يصل إلى", "at_most"), ("حتى", "at_most"),
-        ("نحو", "about"), ("حوالي", "about"), ("حوالى", "about"), ("قرابة", "about"),
-        ("زهاء", "about"), ("ما يقارب", "about"), ("يقارب", "about"), ("ما يقرب من", "about"),
-        ("ما يناهز", "about"), ("يناهز", "about"), ("تقريبا", "about"),
-        ("ما بين", "range"), ("بين", "range"), ("من", "range_from"),
-    ]],
-    key=lambda item: -len(item[0]),
-)
-TRAILING = [((fold("على"), fold("الأقل")), "at_least"), ((fold("تقريبا"),), "about")]
-RANGE_SEPARATORS = {fold(w) for w in ("أو", "إلى", "حتى", "-", "و")}
+# ---------------------------------------------------------------- words (tables in arner.count_words)
 
 _DIGITS_RE = re.compile(r"^\d+(?:[.,]\d+)*$")
 _QUOTES_RE = re.compile(r"[«»\"“”„‘’'()\[\]{}:;!?؟]|[،,](?!\d)|(?<!\d)[،,]")  # not 1,200
@@ -153,33 +98,6 @@ def _recognized_start(word: str) -> bool:
 
 # ---------------------------------------------------------------- plurals -> singulars
 
-# from the COUNT units of the gold corpus (indefinite forms; definite ones drop ال first)
-PLURALS = {
-    "عناصر": "عنصر", "قتلى": "قتيل", "جرحى": "جريح", "أسرى": "أسير", "أشخاص": "شخص", "جنود": "جندي",
-    "أطفال": "طفل", "ضباط": "ضابط", "صواريخ": "صاروخ", "قذائف": "قذيفة", "سجناء": "سجين",
-    "شهداء": "شهيد", "بحارة": "بحار", "محاور": "محور", "مواقع": "موقع", "مخازن": "مخزن",
-    "أحزمة": "حزام", "جسور": "جسر", "قرى": "قرية", "دول": "دولة", "نساء": "امرأة", "سياح": "سائح",
-    "أوكار": "وكر", "قوارب": "قارب", "أنفاق": "نفق", "بنادق": "بندقية", "سفن": "سفينة", "قطع": "قطعة",
-    "صهاريج": "صهريج", "كهوف": "كهف", "مدارس": "مدرسة", "مناطق": "منطقة", "قواعد": "قاعدة",
-    "ضحايا": "ضحية", "أسر": "أسرة", "سكان": "ساكن", "رجال": "رجل", "شبان": "شاب", "مرتزقة": "مرتزق",
-    "أبقار": "بقرة", "أسماء": "اسم", "أفغان": "أفغاني", "ألغام": "لغم", "عمال": "عامل", "جثث": "جثة",
-    "منازل": "منزل", "رؤوس": "رأس", "آبار": "بئر", "قنابل": "قنبلة", "أهداف": "هدف", "هجمات": "هجوم",
-    "نقاط": "نقطة", "معامل": "معمل", "ملفات": "ملف", "مسدسات": "مسدس", "مخيمات": "مخيم",
-    "معسكرات": "معسكر", "مستشفيات": "مستشفى", "اتجاهات": "اتجاه", "انفجارات": "انفجار",
-    "تفجيرات": "تفجير", "اغتيالات": "اغتيال", "مخططات": "مخطط", "ميليشيات": "ميليشيا",
-    "تلميذات": "تلميذة", "موانئ": "ميناء", "مشتبه بهم": "مشتبه به", "مبنيين": "مبنى",
-    "مستشفيين": "مستشفى", "جماعات": "جماعة", "عائلات": "عائلة", "غارات": "غارة", "سيارات": "سيارة",
-    "طائرات": "طائرة", "مسيرات": "مسيرة", "مدرعات": "مدرعة", "دبابات": "دبابة", "عبوات": "عبوة",
-    "شاحنات": "شاحنة", "عربات": "عربة", "حافلات": "حافلة", "مقاتلات": "مقاتلة", "طلعات": "طلعة",
-    "ضربات": "ضربة", "عمليات": "عملية", "بلدات": "بلدة", "ولايات": "ولاية", "حالات": "حالة",
-    "محاولات": "محاولة", "دراجات": "دراجة", "مركبات": "مركبة", "مروحيات": "مروحية", "عجلات": "عجلة",
-    "مجموعات": "مجموعة", "جبهات": "جبهة", "فتحات": "فتحة", "محافظات": "محافظة", "مقاطعات": "مقاطعة",
-    "طلقات": "طلقة", "متطوعين": "متطوع", "حوثيين": "حوثي", "نازحين": "نازح", "لاجئين": "لاجئ",
-    "مواطنين": "مواطن", "صيادين": "صياد", "معلمين": "معلم", "إيزيديين": "إيزيدي", "إرهابيين": "إرهابي",
-}
-_PLURALS = {fold(k): v for k, v in PLURALS.items()}
-
-
 def _strip_article(word: str) -> str:
     return word[2:] if word.startswith("ال") and len(word) > 4 else word
 
@@ -198,8 +116,8 @@ def unit_singular(unit: str | None, grammar: str) -> str | None:
     if not unit:
         return None
     bare = " ".join([_strip_article(unit.split()[0])] + unit.split()[1:])
-    if fold(bare) in _PLURALS:
-        return _PLURALS[fold(bare)]
+    if fold(bare) in SINGULAR_OF:
+        return SINGULAR_OF[fold(bare)]
     if " " in bare:
         return None
     if grammar == "dual":
@@ -356,7 +274,7 @@ def _noun_first_tokens(tokens: list[str]) -> list[str]:
     def known(word: str) -> bool:
         forms = {word, _PRONOUN_RE.sub("", word), re.sub(r"(ها|هم|هما|ه)$", "", word)}
         return any(c and fold(c) in _COUNT_NOUNS | _PROCLITIC_NOUNS
-                   for w in forms for c in (w, _dual_singular(w), unit_singular(w, "plural"), _PLURALS.get(fold(w))))
+                   for w in forms for c in (w, _dual_singular(w), unit_singular(w, "plural"), SINGULAR_OF.get(fold(w))))
 
     if known(first):
         return tokens

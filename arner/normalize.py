@@ -16,7 +16,8 @@ Candidates are tried longest cluster first, so ``وبالرقة`` -> ``الرق�
 (``غداد`` is unknown), ``للبنان`` -> ``لبنان`` (known before ``البنان``), and a name that only
 starts with a proclitic letter (بلدة, لبنان, كركوك, وادي, واشنطن) stays whole. Known forms
 are read once from ``annotations/gold`` when that folder is there; pass ``known=`` to use
-another set. COUNT spans use ``arner.counts.count_normalized`` instead.
+another set (a ``Tagger`` passes the set saved in its model directory, ``arner.snapshot``).
+COUNT spans use ``arner.counts.count_normalized`` instead.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from arner.aliases import canonical_name, load_aliases
+from arner.counts import count_normalized, parse_count
 from arner.text import strip_marks
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,8 +80,6 @@ def known_set(forms) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def default_known() -> frozenset[str]:
-    from arner.aliases import load_aliases  # the alias table names armed groups too
-
     try:
         aliases = [a for names in load_aliases().values() for a in names] + list(load_aliases())
     except Exception:  # a broken alias table is reported by `arner aliases`, not here
@@ -122,15 +123,14 @@ def strip_is_justified(original: str, normalized: str, known: frozenset[str]) ->
     return normalized in known or first in known or (first.startswith("ال") and len(first) >= 5)
 
 
-def enrich(entity: dict, known: frozenset[str] | None = None) -> dict:
+def enrich(entity: dict, known: frozenset[str] | None = None, aliases: dict[str, str] | None = None) -> dict:
     """A copy of a tagger entity (``text``, ``label`` ...) with analyst fields added.
 
     Every entity gets ``normalized``; ARMED_GROUP gets ``canonical`` (alias table, else the
     normalized form); COUNT gets ``value``, ``range``, ``qualifier``, ``unit``, ``unit_singular``.
+    ``known`` and ``aliases`` (an ``arner.aliases.lookup_of`` table) come from the model's snapshot
+    when a ``Tagger`` calls this; left out, they are read from this checkout.
     """
-    from arner.aliases import canonical_name
-    from arner.counts import count_normalized, parse_count
-
     out = dict(entity)
     text = entity.get("text", "")
     if entity.get("label") == "COUNT":
@@ -139,5 +139,5 @@ def enrich(entity: dict, known: frozenset[str] | None = None) -> dict:
     else:
         out["normalized"] = normalized_form(text, known)
     if entity.get("label") == "ARMED_GROUP":
-        out["canonical"] = canonical_name(out["normalized"])
+        out["canonical"] = canonical_name(out["normalized"], lookup=aliases)
     return out

@@ -3,14 +3,18 @@
 Per split: documents, sentences, words, sentences without entities, entities and distinct
 surface forms per label. Coverage: conflict theatres (``meta.theatre``), distinct armed
 groups and locations, each written form of COUNT, spelling variation. ``make stats`` prints
-it and writes ``annotations/STATS.md``.
+it and writes ``annotations/STATS.md``. ``unmapped_forms``: the frequent ARMED_GROUP names the
+alias table does not map yet (``make aliases``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
+from arner.aliases import DEFAULT_ALIASES_PATH, alias_key, load_aliases, lookup_of
+from arner.normalize import normalized_form
 from arner.splits import SPLITS, split_documents
 from arner.text import split_sentences, split_words
 
@@ -135,3 +139,17 @@ def stats_markdown(stats: dict, labels: list[str]) -> str:
     rows += ["", "## Spelling variation (documents containing)", "",
              ", ".join(f"{k} {v}" for k, v in stats["spelling_documents"].items())]
     return "\n".join(rows)
+
+
+def unmapped_forms(docs, top: int | None = 30, path: str | Path = DEFAULT_ALIASES_PATH) -> list[tuple[str, int]]:
+    """The most frequent normalized ARMED_GROUP forms of ``docs`` that the alias table does not know (`make aliases`)."""
+    lookup = lookup_of(load_aliases(path))
+    counts = Counter()
+    for doc in docs:
+        for ent in doc.entities:
+            if ent.label == "ARMED_GROUP":
+                form = normalized_form(doc.text[ent.start:ent.end])
+                if alias_key(form) not in lookup:
+                    counts[form] += 1
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ranked[:top] if top else ranked

@@ -4,12 +4,19 @@ Each entity is ``{"start", "end", "label", "text", "score"}`` with ``text ==
 original[start:end]``: words are found in the original text, normalised one by one for the
 encoder, and decoded per word, so offsets never move. Windows are batched by length, in
 bf16 where the hardware is fast at it, with close calls re-checked in fp32 (``BF16_GUARD``).
+With ``prefetch`` (the default on a GPU) a background thread splits, tokenises and batches the
+next chunk of texts while the model runs on the current one. With ``compile`` the model runs
+through ``torch.compile`` over a few fixed shapes: each batch is padded to the smallest of
+``buckets`` that fits and to a full batch, so there is one compiled graph per bucket and no
+recompiling on ever-changing lengths (fp32 re-checks stay eager).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +79,57 @@ def bf16_is_fast(device: torch.device) -> bool:
     return bf16_choice(device)[0]
 
 
+@dataclass
+class Chunk:
+    """Some consecutive texts, ready for the model."""
+
+    start: int                 # index of its first text
+    words: list                # per text, its words
+    offsets: np.ndarray        # per text, the index of its first word among the chunk's words
+    batches: list[tuple]       # (input_ids, rows, positions, word indices) per batch
+    windows: int
+
+
+def in_background(jobs: list, depth: int = 2):
+    """The results of ``jobs`` (callables), in order, computed by one background thread that keeps at
+    most ``depth`` results ahead; an exception in a job is raised here, at its place in the order."""
+    results: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work():
+        for job in jobs:
+            try:
+                item = (job(), None)
+            except BaseException as exc:  # noqa: BLE001 - handed over to the consuming thread
+                item = (None, exc)
+            while not stop.is_set():
+                try:
+                    results.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if item[1] is not None or stop.is_set():
+                return
+
+    thread = threading.Thread(target=work, name="arner-prefetch", daemon=True)
+    thread.start()
+    try:
+        for _ in jobs:
+            value, error = results.get()
+            if error is not None:
+                raise error
+            yield value
+    finally:
+        stop.set()  # the consumer stopped early (or failed): let the thread end
+        thread.join()
+
+
 class Tagger:
+    snapshot = None  # arner.snapshot.Snapshot: set by ``load``; None for a model still in training (checkout files)
+
     def __init__(self, model, tokenizer, settings: TaggerSettings, batch_size: int = 32, device: str | None = None,
-                 bf16: bool | None = None):
+                 bf16: bool | None = None, prefetch: bool | None = None, chunk_texts: int | None = None,
+                 compile: bool = False, buckets: tuple[int, ...] = (32, 64, 128, 256, 512)):
         self.model = model
         self.tokenizer = tokenizer
         self.settings = settings
@@ -82,6 +137,11 @@ class Tagger:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
         self.bf16 = bf16_is_fast(self.device) if bf16 is None else bf16
+        # Prefetch where the model runs elsewhere (a GPU); on a CPU both would share the same cores.
+        self.prefetch = self.device.type == "cuda" if prefetch is None else prefetch
+        self.chunk_texts = chunk_texts or 8 * batch_size
+        self.compiled = None  # the torch.compile'd model, built on first use when ``compile``
+        self.buckets = tuple(sorted({b for b in buckets if b < settings.max_length} | {settings.max_length})) if compile else None
         self.windows_seen = self.windows_rechecked = 0  # how often the bf16 guard fell back to fp32
 
     @classmethod
@@ -92,6 +152,7 @@ class Tagger:
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
         from arner.schema import bio_problem
+        from arner.snapshot import read_snapshot
 
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").exists():
@@ -107,32 +168,38 @@ class Tagger:
         if len(tokenizer) > vocabulary:
             raise InputError(f"{model_dir}: the tokenizer has {len(tokenizer)} tokens, more than the model's vocabulary "
                              f"({vocabulary}); they do not belong together")
+        snapshot = read_snapshot(model_dir)  # labels, aliases, known forms, identity (arner/snapshot.py)
+        if labels is None and not snapshot.legacy:
+            labels = snapshot.label_names
         problem = bio_problem({int(k): v for k, v in model.config.id2label.items()}, labels)
         if problem:
             raise InputError(f"{model_dir}: {problem}")
-        return cls(model, tokenizer, TaggerSettings.read(model_dir), **kwargs)
+        tagger = cls(model, tokenizer, TaggerSettings.read(model_dir), **kwargs)
+        tagger.snapshot, tagger._alias_lookup = snapshot, snapshot.alias_lookup()
+        return tagger
 
-    @torch.no_grad()  # not inference_mode: the model may go on training (DDP rejects inference buffers)
-    def word_probabilities(self, texts_words, progress: bool = False) -> list[torch.Tensor]:
-        """Per text, a [words, labels] tensor of probabilities read from each word's owning window.
+    @property
+    def identity(self) -> dict:
+        """The model's name, version and what it was trained on (``arner.snapshot``)."""
+        return self.snapshot.identity if self.snapshot else {"name": "unsaved", "version": "unsaved"}
 
-        Windows are sorted by length and batched (padded to a multiple of 8); each batch's
-        owned first-subword positions are gathered on the device in one indexing operation.
-        ``progress`` shows a bar over the windows (for long runs such as ranking a whole pool).
-        """
+    def _prepare(self, start: int, texts_words: list) -> Chunk:
+        """The model inputs for some texts: windows sorted by length, batched, padded to a multiple of 8;
+        each batch with the (row, first-subword position) of every word it owns and that word's index."""
         s = self.settings
         windows = make_windows(self.tokenizer, texts_words, s.normalize, s.max_length, s.window_overlap)
-        model = self.model.to(self.device).eval()
-        offsets = np.concatenate([[0], np.cumsum([len(words) for words in texts_words])])
-        flat = torch.zeros(int(offsets[-1]), len(self.id2label))
+        offsets = np.concatenate([[0], np.cumsum([len(words) for words in texts_words])]).astype(np.int64)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-        pad = self.tokenizer.pad_token_id
-        self.windows_seen += len(windows)
-        bar = tqdm(total=len(order), unit="window", desc="tag", disable=not progress)
+        pad, batches = self.tokenizer.pad_token_id, []
         for b in range(0, len(order), self.batch_size):
             batch = [windows[i] for i in order[b : b + self.batch_size]]
-            width = -(-max(len(w.input_ids) for w in batch) // 8) * 8
-            ids = np.full((len(batch), width), pad, dtype=np.int64)
+            longest = max(len(w.input_ids) for w in batch)
+            if self.buckets:  # fixed shapes: the smallest bucket that fits, and always a full batch
+                width, height = next(b for b in self.buckets if b >= longest), self.batch_size
+            else:
+                width, height = -(-longest // 8) * 8, len(batch)
+            ids = np.full((height, width), pad, dtype=np.int64)
+            ids[len(batch):, 0] = self.tokenizer.cls_token_id  # filler rows: never an all-masked row
             rows, positions, targets = [], [], []
             for row, w in enumerate(batch):
                 ids[row, : len(w.input_ids)] = w.input_ids
@@ -140,21 +207,61 @@ class Tagger:
                 positions.append(w.first_positions[owned])
                 targets.append(w.first_words[owned] + offsets[w.text_index])
                 rows.append(np.full(len(positions[-1]), row))
-            input_ids = torch.from_numpy(ids).to(self.device, non_blocking=True)
-            rows_t = torch.from_numpy(np.concatenate(rows)).to(self.device)
-            pos_t = torch.from_numpy(np.concatenate(positions)).to(self.device)
-            probs = self._first_subword_probabilities(input_ids, rows_t, pos_t, self.bf16)
-            if self.bf16:
-                self._recheck_close_calls(probs, input_ids, rows_t, pos_t)
-            flat[torch.from_numpy(np.concatenate(targets))] = probs.cpu()
-            bar.update(len(batch))
-        bar.close()
-        return [flat[offsets[i] : offsets[i + 1]] for i in range(len(texts_words))]
+            input_ids = torch.from_numpy(ids)
+            if self.device.type == "cuda":
+                input_ids = input_ids.pin_memory()  # so the copy to the GPU can overlap with its work
+            batches.append((input_ids, *(torch.from_numpy(np.concatenate(a)) for a in (rows, positions, targets))))
+        return Chunk(start, texts_words, offsets, batches, len(windows))
 
-    def _first_subword_probabilities(self, input_ids, rows, positions, bf16: bool) -> torch.Tensor:
+    def _chunks(self, items: list, split: bool):
+        """Prepared chunks of ``items`` (texts, split into words here when ``split``, or lists of words). One
+        chunk of everything, or with ``prefetch`` chunks of ``chunk_texts`` prepared by a background thread
+        while the model runs on the one before."""
+        size = self.chunk_texts if self.prefetch else max(len(items), 1)
+        jobs = [lambda c=c: self._prepare(c, [split_words(t) for t in items[c : c + size]] if split else items[c : c + size])
+                for c in range(0, len(items), size)]
+        return in_background(jobs) if self.prefetch else (job() for job in jobs)
+
+    @torch.no_grad()  # not inference_mode: the model may go on training (DDP rejects inference buffers)
+    def _run(self, chunk: Chunk) -> list[torch.Tensor]:
+        """Per text of the chunk, a [words, labels] tensor of probabilities read from each word's owning window."""
+        self.model.to(self.device).eval()
+        flat = torch.zeros(int(chunk.offsets[-1]), len(self.id2label))
+        self.windows_seen += chunk.windows
+        for input_ids, rows, positions, targets in chunk.batches:
+            input_ids = input_ids.to(self.device, non_blocking=True)
+            rows, positions = rows.to(self.device, non_blocking=True), positions.to(self.device, non_blocking=True)
+            probs = self._first_subword_probabilities(input_ids, rows, positions, self.bf16, self._model_to_run())
+            if self.bf16:
+                self._recheck_close_calls(probs, input_ids, rows, positions)
+            flat[targets] = probs.cpu()
+        return [flat[chunk.offsets[i] : chunk.offsets[i + 1]] for i in range(len(chunk.words))]
+
+    def word_probabilities(self, texts_words, progress: bool = False) -> list[torch.Tensor]:
+        """Per text, a [words, labels] tensor of probabilities read from each word's owning window.
+
+        Windows are sorted by length and batched (padded to a multiple of 8); each batch's
+        owned first-subword positions are gathered on the device in one indexing operation.
+        ``progress`` shows a bar over the texts (for long runs such as ranking a whole pool).
+        """
+        out = []
+        with tqdm(total=len(texts_words), unit="text", desc="tag", disable=not progress) as bar:
+            for chunk in self._chunks(texts_words, split=False):
+                out += self._run(chunk)
+                bar.update(len(chunk.words))
+        return out
+
+    def _model_to_run(self):
+        if not self.buckets:
+            return self.model
+        if self.compiled is None:
+            self.compiled = torch.compile(self.model, dynamic=False)
+        return self.compiled
+
+    def _first_subword_probabilities(self, input_ids, rows, positions, bf16: bool, model=None) -> torch.Tensor:
         pad = self.tokenizer.pad_token_id
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = self.model(input_ids=input_ids, attention_mask=(input_ids != pad).long()).logits
+            logits = (self.model if model is None else model)(input_ids=input_ids, attention_mask=(input_ids != pad).long()).logits
         return logits[rows, positions].float().softmax(-1)
 
     def _recheck_close_calls(self, probs, input_ids, rows, positions) -> None:
@@ -171,27 +278,30 @@ class Tagger:
         new_row[redo] = torch.arange(len(redo), device=rows.device)
         probs[in_redo] = self._first_subword_probabilities(input_ids[redo], new_row[rows[in_redo]], positions[in_redo], False)
 
+    def _entities(self, text: str, words, probs: torch.Tensor) -> list[dict]:
+        """The spans of a text's best IOB2 tags, each scored by the mean probability of its words' tags."""
+        if not words:
+            return []
+        best, ids = probs.max(-1)
+        tags = repair_iob2([self.id2label[int(i)] for i in ids])
+        return [{"start": start, "end": end, "label": label, "text": text[start:end],
+                 "score": round(float(best[first:last].mean()), 4)}
+                for start, end, label, first, last in tags_to_spans(words, tags)]
+
     def tag(self, texts: list[str], enrich: bool = True) -> list[list[dict]]:
         """Entities per text: ``start``, ``end``, ``label``, ``text`` (== text[start:end]), ``score``.
 
         With ``enrich`` (the default) each entity also gets ``normalized`` (no proclitics,
-        tashkeel or tatweel), ARMED_GROUP ``canonical`` (configs/aliases.yaml) and COUNT
+        tashkeel or tatweel), ARMED_GROUP ``canonical`` (the alias table saved with the model) and COUNT
         ``value``/``range``/``qualifier``/``unit``/``unit_singular`` (``arner.normalize.enrich``).
         """
         from arner.normalize import enrich as add_fields
 
-        texts_words = [split_words(t) for t in texts]
+        tables = (self.snapshot.known_forms, self._alias_lookup) if self.snapshot else ()  # else: this checkout's files
         results = []
-        for text, words, probs in zip(texts, texts_words, self.word_probabilities(texts_words)):
-            if not words:
-                results.append([])
-                continue
-            best, ids = probs.max(-1)
-            tags = repair_iob2([self.id2label[int(i)] for i in ids])
-            entities = [
-                {"start": start, "end": end, "label": label, "text": text[start:end],
-                 "score": round(float(best[first:last].mean()), 4)}
-                for start, end, label, first, last in tags_to_spans(words, tags)
-            ]
-            results.append([add_fields(e) for e in entities] if enrich else entities)
+        for chunk in self._chunks(texts, split=True):
+            part = texts[chunk.start : chunk.start + len(chunk.words)]
+            for text, words, probs in zip(part, chunk.words, self._run(chunk)):
+                entities = self._entities(text, words, probs)
+                results.append([add_fields(e, *tables) for e in entities] if enrich else entities)
         return results

@@ -6,9 +6,13 @@ and the trained offline e5-small model when built) it measures, on the same news
 - inference: ``Tagger.tag`` (raw text in, entities with offsets out) against
   ``pipeline("token-classification")`` at its default settings; F1 parity: the offline
   model's test-split F1 and entities, optimised path against fp32 one text at a time;
-- training: the project's ``Trainer`` (``arner.train.project_trainer``) against the
+- training: the project's ``Trainer`` (``train.trainer.project_trainer``) against the
   ``Trainer`` defaults (fp32, batch 8), in real (non-padding) tokens per second, with model
-  FLOPs utilisation on a GPU.
+  FLOPs utilisation on a GPU;
+- with ``--gpu`` (or ``--gpu-paths``): the Tagger with a background thread preparing the next chunk,
+  the same compiled over fixed buckets (compile time included), the forward-only ceiling, each
+  beside ``pipeline(batch_size=64)``; a ``torch.profiler`` table of one tagging pass
+  (``bench/results/profile-<device>.txt``); and (``--gpu``) the offline model from start to saved.
 
 It prints one table and saves it to ``bench/results/speed-<device>.json``.
 
@@ -37,9 +41,10 @@ from arner.documents import load_corpus  # noqa: E402
 from arner.evaluate import predict_documents, score  # noqa: E402
 from arner.schema import load_schema  # noqa: E402
 from arner.splits import split_documents  # noqa: E402
-from arner.tagger import Tagger, TaggerSettings  # noqa: E402
+from arner.tagger import Tagger, TaggerSettings, bf16_choice  # noqa: E402
 from arner.text import split_sentences, split_words  # noqa: E402
-from arner.train import project_trainer, training_features  # noqa: E402
+from train.dataset import build_dataset, training_windows  # noqa: E402
+from train.trainer import project_trainer  # noqa: E402
 
 SCHEMA = load_schema(ROOT / "configs" / "labels.yaml")
 GOLD = split_documents(load_corpus(ROOT / "annotations" / "gold", SCHEMA))
@@ -141,7 +146,8 @@ def f1_parity(model, tokenizer) -> str:
     return f"test F1 {f1[0]:.3f} vs {f1[1]:.3f}; entities {'identical' if same else 'DIFFER'}"
 
 
-def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, parity: str) -> dict:
+def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, parity: str) -> list[dict]:
+    """The Tagger as it chooses (bf16 where the hardware has it) and with fp32 forced, beside ``pipeline()``."""
     from transformers import pipeline
 
     gpu = torch.cuda.is_available()
@@ -149,15 +155,92 @@ def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, p
     plain = pipeline("token-classification", model=model, tokenizer=tokenizer, device=0 if gpu else -1)
     plain(baseline_texts[:8])  # warm-up
     baseline = subword_tokens(tokenizer, baseline_texts) / timed(lambda: plain(baseline_texts))
+    rows = []
+    for forced in (None, False):
+        tagger = Tagger(model, tokenizer, TaggerSettings(max_length=512, window_overlap=128), batch_size=batch_size, bf16=forced)
+        tagger.tag(texts[:batch_size])  # warm-up
+        tagger.windows_seen = tagger.windows_rechecked = 0
+        with PeakMemory() as memory:
+            ours = subword_tokens(tokenizer, texts) / timed(lambda: tagger.tag(texts))
+        note = f"bf16, {tagger.windows_rechecked / tagger.windows_seen:.1%} windows re-checked in fp32" if tagger.bf16 else "fp32"
+        rows.append({"model": name, "measurement": f"inference, subword tokens/s end to end ({note}{', forced' if forced is False else ''})",
+                     "project": ours, "baseline": baseline, "baseline_is": "pipeline() defaults (batch 1)",
+                     "peak_memory_mb": memory.peak_mb, "f1_parity": parity if forced is None else "fp32 is the reference"})
+        if not tagger.bf16:
+            break  # the Tagger chose fp32 itself: one row
+    return rows
+
+
+def cpu_flags() -> str:
+    """The CPU features that decide the precision path (from /proc/cpuinfo)."""
+    try:
+        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split(":")[1].split())
+    except (OSError, StopIteration):
+        return "unknown"
+    return ", ".join(f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags) or "none of avx2/avx512/amx"
+
+
+def bench_gpu_paths(name, model, tokenizer, texts, baseline_texts, batch_size) -> list[dict]:
+    """The GPU-side paths (issue 16), each beside ``pipeline(batch_size=64)`` on the same text: the Tagger with
+    its CPU work prepared by a background thread, the same compiled over fixed buckets (compile time counted:
+    the first pass is timed whole), and the forward-only ceiling (bf16 forward passes over the same windows,
+    already tokenised and on the device)."""
+    from transformers import pipeline
+
+    gpu = torch.cuda.is_available()
+    device = "cuda" if gpu else "cpu"
+    model = model.to(device)
+    batched = pipeline("token-classification", model=model, tokenizer=tokenizer, device=0 if gpu else -1, batch_size=64)
+    batched(baseline_texts[:64])  # warm-up
+    baseline = subword_tokens(tokenizer, baseline_texts) / timed(lambda: batched(baseline_texts))
+    tokens, rows = subword_tokens(tokenizer, texts), []
+    settings = TaggerSettings(max_length=512, window_overlap=128)
+    base = {"model": name, "baseline": baseline, "baseline_is": "pipeline(batch_size=64)", "f1_parity": "see the Tagger row"}
+    for label, options in (("prefetch thread", {"prefetch": True}), ("prefetch + compiled buckets, compile time included",
+                                                                      {"prefetch": True, "compile": True})):
+        tagger = Tagger(model, tokenizer, settings, batch_size=batch_size, **options)
+        with PeakMemory() as memory:
+            seconds = timed(lambda: tagger.tag(texts))  # compiled: the first pass includes every bucket's compile
+            steady = timed(lambda: tagger.tag(texts))
+        rows.append(base | {"measurement": f"inference end to end, {label} (steady: {tokens / steady:,.0f} tokens/s)",
+                            "project": tokens / seconds, "peak_memory_mb": memory.peak_mb})
+    windows = tagger._prepare(0, [split_words(t) for t in texts]).batches
+    batches = [ids.to(device) for ids, *_ in windows]
+    pad = tokenizer.pad_token_id
+    with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16), PeakMemory() as memory:
+        for ids in batches[:2]:
+            model(input_ids=ids, attention_mask=(ids != pad).long())  # warm-up
+        seconds = timed(lambda: [model(input_ids=ids, attention_mask=(ids != pad).long()) for ids in batches])
+    rows.append(base | {"measurement": "forward-only ceiling (bf16, windows already on the device)",
+                        "project": tokens / seconds, "peak_memory_mb": memory.peak_mb})
+    return rows
+
+
+def profile_tagging(model, tokenizer, texts, batch_size, out: Path) -> None:
+    """Where the time of end-to-end tagging goes: ``torch.profiler`` over one pass, top operations by total time."""
+    from torch.profiler import ProfilerActivity, profile
+
     tagger = Tagger(model, tokenizer, TaggerSettings(max_length=512, window_overlap=128), batch_size=batch_size)
-    tagger.tag(texts[:batch_size])  # warm-up
-    tagger.windows_seen = tagger.windows_rechecked = 0
-    with PeakMemory() as memory:
-        ours = subword_tokens(tokenizer, texts) / timed(lambda: tagger.tag(texts))
-    note = f"bf16, {tagger.windows_rechecked / tagger.windows_seen:.1%} windows re-checked in fp32" if tagger.bf16 else "fp32"
-    return {"model": name, "measurement": f"inference, subword tokens/s end to end ({note})",
-            "project": ours, "baseline": baseline, "baseline_is": "pipeline() defaults (batch 1)",
-            "peak_memory_mb": memory.peak_mb, "f1_parity": parity}
+    tagger.tag(texts[:batch_size])
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=activities) as prof:
+        tagger.tag(texts)
+    out.write_text(prof.key_averages().table(sort_by="cpu_time_total", row_limit=30) + "\n", encoding="utf-8")
+
+
+def time_offline_model() -> dict:
+    """Start to saved: the offline recipe (`make train CONFIG=configs/offline.yaml`), in this process."""
+    from arner.config import load_config
+    from train.train import train
+
+    config = load_config(ROOT / "configs" / "offline.yaml")
+    config = config.model_copy(update={"name": "bench-offline", "output_dir": str(ROOT / "bench" / ".cache" / "offline")})
+    started = time.perf_counter()
+    results = train(config, Path("configs/offline.yaml"))
+    seconds = time.perf_counter() - started
+    return {"model": "offline e5-small", "measurement": "time to a finished offline model, start to saved (s)",
+            "project": seconds, "baseline": seconds, "baseline_is": "itself", "peak_memory_mb": 0,
+            "f1_parity": f"dev F1 {results['dev']['seqeval']['micro_f1']:.3f}"}
 
 
 class CountingCollator:
@@ -195,7 +278,7 @@ def bench_training(name, model, tokenizer, steps: int, batch_size: int) -> dict:
 
     gpu = torch.cuda.is_available()
     config = Config(name="bench", encoder="-", max_length=128)
-    features = training_features(GOLD["train"], tokenizer, config, SCHEMA.label2id)
+    features = training_windows(build_dataset({"train": GOLD["train"]}, SCHEMA)["train"], tokenizer, config)
     warmup = max(3, steps // 10)
     with tempfile.TemporaryDirectory() as tmp:
         defaults = Trainer(model=copy.deepcopy(model).train(), train_dataset=features,
@@ -224,9 +307,14 @@ def bench_training(name, model, tokenizer, steps: int, batch_size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gpu", action="store_true", help="GPU sizes: 20,000 sentences, batch 512, 300 training steps at batch 128")
+    parser.add_argument("--gpu-paths", action="store_true", help="also the GPU-side paths and a profile (on by --gpu, which also "
+                                                                  "times an offline model start to saved; on a CPU: to check the code)")
+    parser.add_argument("--sentences", type=int, help="override the number of sentences (a quick check)")
     args = parser.parse_args()
     sentences, baseline_sentences, batch, steps, train_batch = (
         (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 64, 30, 16))
+    sentences = args.sentences or sentences
+    baseline_sentences = min(baseline_sentences, sentences)
     texts = news_sentences(sentences)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
     models = [("AraBERT-base-sized (random weights)", base_sized_model(ROOT / "bench" / ".cache" / "base-sized"))]
@@ -236,11 +324,18 @@ def main() -> None:
     rows = []
     for name, (model, tokenizer) in models:  # inference first: on CPU, memory is the process's resident set
         parity = f1_parity(model, tokenizer) if "offline" in name else "n/a (random weights)"
-        rows.append(bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch, parity))
+        rows += bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch, parity)
     for name, (model, tokenizer) in models:
         rows.append(bench_training(name, model, tokenizer, steps, train_batch))
+    if args.gpu or args.gpu_paths:
+        name, (model, tokenizer) = models[0]
+        rows += bench_gpu_paths(name, model, tokenizer, texts, texts[:baseline_sentences], batch)
+        profile_tagging(model, tokenizer, texts[:2000], batch, ROOT / "bench" / "results" / f"profile-{device.split(' (')[0].replace(' ', '_')}.txt")
+        if args.gpu and (ROOT / "models" / "base" / "multilingual-e5-small" / "config.json").exists():
+            rows.append(time_offline_model())
+    chosen = bf16_choice(torch.device("cuda" if torch.cuda.is_available() else "cpu"))[1]
     print(f"\nSpeed on {device}: inference on {len(texts)} gold sentences (baseline on the first "
-          f"{baseline_sentences}), training {steps} steps\n")
+          f"{baseline_sentences}), training {steps} steps. CPU flags: {cpu_flags()}. Tagger path: {chosen}\n")
     memory = "GPU allocator peak" if torch.cuda.is_available() else "process RSS peak"
     print(f"| model | measurement | project | baseline (same run) | × baseline | {memory}, MB | MFU | F1 parity |")
     print("|---|---|---:|---|---:|---:|---:|---|")
@@ -250,7 +345,8 @@ def main() -> None:
         print(f"| {r['model']} | {r['measurement']} | {r['project']:,.0f} | {r['baseline']:,.0f} ({r['baseline_is']}) "
               f"| {r['ratio']:.2f} | {r['peak_memory_mb']:,.0f} | {mfu} | {r['f1_parity']} |")
     out = ROOT / "bench" / "results" / f"speed-{device.split(' (')[0].replace(' ', '_')}.json"
-    out.write_text(json.dumps({"device": device, "torch": torch.__version__, "rows": rows}, indent=1,
+    out.write_text(json.dumps({"device": device, "torch": torch.__version__, "cpu_flags": cpu_flags(), "tagger_path": chosen,
+                               "rows": rows}, indent=1,
                               ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nsaved {out.relative_to(ROOT)}")
 

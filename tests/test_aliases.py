@@ -3,7 +3,8 @@
 import pytest
 from typer.testing import CliRunner
 
-from arner.aliases import canonical_name, load_aliases, unmapped_forms
+from arner.aliases import canonical_name, load_aliases
+from arner.stats import unmapped_forms
 from arner.cli import app
 from arner.documents import Document, Entity
 from arner.errors import InputError

@@ -47,7 +47,7 @@ def test_missing_and_malformed_configs(tmp_path):
 
 def test_external_data_follows_DATA_DIR_and_a_missing_public_corpus_fails_before_training(tmp_path, monkeypatch):
     from arner.config import TinyEncoder
-    from arner.train import train
+    from train.train import train
 
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     config = load_config(ROOT / "configs" / "offline.yaml")

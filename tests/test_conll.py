@@ -1,7 +1,7 @@
 """Public CoNLL corpora: label map, masked types and numerals, trimmed spans."""
 
 from arner.conll import read_conll
-from arner.train import training_features
+from train.dataset import build_dataset, training_windows
 
 
 def test_read_conll_maps_masks_and_trims(tmp_path, schema):
@@ -22,7 +22,7 @@ def test_unlabelled_words_are_ignored_by_the_loss(tmp_path, schema, tiny_tokeniz
     path.write_text("قتل O\n5 O\nفي O\nحلب B-LOC\nقال O\nعلي B-PERS\n", encoding="utf-8")
     [doc] = read_conll(path, {"LOC": "LOCATION"})
     config = Config(name="t", encoder="tiny", max_length=64, window_overlap=8)
-    [feature] = training_features([doc], tiny_tokenizer, config, schema.label2id)
+    [feature] = training_windows(build_dataset({"train": [doc]}, schema)["train"], tiny_tokenizer, config)
     firsts = [label for label in feature["labels"] if label != -100]
     o, b_loc = schema.label2id["O"], schema.label2id["B-LOCATION"]
     assert firsts == [o, b_loc, o]  # قتل, حلب, قال: the numeral, its next word and the person carry no label

@@ -27,11 +27,12 @@ def train_with(processes: int, folder) -> list[float]:
     folder.mkdir()
     (folder / "ddp.yaml").write_text(yaml.safe_dump(CONFIG, allow_unicode=True), encoding="utf-8")
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
-    done = subprocess.run([*(launcher if processes > 1 else [sys.executable]), "-m", "arner.cli", "train", "ddp.yaml"],
+    done = subprocess.run([*(launcher if processes > 1 else [sys.executable]), "-m", "train.train", "ddp.yaml"],
                           cwd=folder, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-3000:]
-    last = max((folder / "train" / "runs" / "ddp").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    [run] = (folder / "train" / "runs").glob("ddp-*")
+    last = max(run.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     history = json.loads((last / "trainer_state.json").read_text())["log_history"]
     return [entry["loss"] for entry in history if "loss" in entry]
 
@@ -46,7 +47,7 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path):
 
 
 def test_length_buckets_cover_every_window_once_in_batches_of_similar_length():
-    from arner.train import LengthBucketSampler
+    from train.trainer import LengthBucketSampler
 
     lengths = [(i * 37) % 120 + 5 for i in range(1000)]
     sampler = LengthBucketSampler(lengths, batch_size=16, seed=13)

@@ -2,9 +2,6 @@
 ``pipeline()``, resume an interrupted run, and fail fast on an unreachable encoder."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -16,12 +13,7 @@ from arner.splits import split_documents
 from arner.tagger import Tagger
 from arner.text import split_words
 
-from conftest import ROOT, external, train_in
-
-
-def run_cli(*args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "arner.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, **(env or {})})
+from conftest import ROOT, external, run_cli, train_in
 
 
 def test_model_directory_is_plain_hugging_face(trained, schema):
@@ -111,8 +103,8 @@ def test_predict_resumes_a_txt_file_with_blank_lines_by_line_number(trained):
 
 @pytest.mark.parametrize("data", ["gold test split", "real-news set"])
 def test_optimised_tagging_gives_the_same_entities_as_the_plain_path(trained, data):
-    """Length-sorted batches, windows, the vectorised gather and guarded bf16 change no entity
-    or offset against fp32, one text at a time."""
+    """Length-sorted batches, windows, the vectorised gather, guarded bf16 and background preparation
+    change no entity or offset against fp32, one text at a time."""
     _, model_dir, _ = trained
     schema = load_schema(ROOT / "configs" / "labels.yaml")
     if data == "gold test split":
@@ -126,8 +118,39 @@ def test_optimised_tagging_gives_the_same_entities_as_the_plain_path(trained, da
     def spans(entities):
         return [(e["start"], e["end"], e["label"]) for e in entities]
 
-    assert [spans(e) for e in optimised.tag(texts)] == [spans(plain.tag([t])[0]) for t in texts]
+    one_at_a_time = [spans(plain.tag([t])[0]) for t in texts]
+    assert [spans(e) for e in optimised.tag(texts)] == one_at_a_time
     assert 0 < optimised.windows_rechecked < optimised.windows_seen  # the guard both fired and was not needed
+    # Prepared by a background thread, chunk by chunk, while the model runs (the GPU path): the same entities.
+    prefetched = Tagger.load(model_dir, batch_size=8, bf16=True, prefetch=True, chunk_texts=5)
+    assert [spans(e) for e in prefetched.tag(texts)] == one_at_a_time
+    assert prefetched.windows_seen == optimised.windows_seen
+
+
+def test_compiled_tagging_over_fixed_buckets_gives_the_same_entities_with_one_graph_per_shape(trained):
+    """torch.compile over fixed shapes (the GPU path, here on CPU): the same entities as eager fp32 one text
+    at a time, and a second pass over other batch contents compiles nothing new."""
+    from torch._dynamo.utils import counters
+
+    _, model_dir, _ = trained
+    schema = load_schema(ROOT / "configs" / "labels.yaml")
+    texts = [d.text for d in split_documents(load_corpus(ROOT / "annotations" / "gold", schema))["test"]]
+    texts += [" ".join(t.split()[:4]) for t in texts[:20]]  # headlines: enough short windows for the small bucket
+    compiled = Tagger.load(model_dir, batch_size=16, bf16=True, compile=True, buckets=(24,))
+    assert compiled.buckets == (24, 64)  # the window length is always a bucket
+    shapes = {tuple(batch[0].shape) for batch in compiled._prepare(0, [split_words(t) for t in texts]).batches}
+    assert shapes == {(16, 24), (16, 64)}
+    torch._dynamo.reset()
+    counters.clear()
+    plain = Tagger.load(model_dir, batch_size=1, bf16=False)
+
+    def spans(entities):
+        return [(e["start"], e["end"], e["label"]) for e in entities]
+
+    assert [spans(e) for e in compiled.tag(texts)] == [spans(plain.tag([t])[0]) for t in texts]
+    graphs = counters["stats"]["unique_graphs"]
+    compiled.tag(texts[::-1][:7])  # other batches, the same shapes
+    assert graphs == len(shapes) and counters["stats"]["unique_graphs"] == graphs
 
 
 def test_long_documents_are_windowed_not_truncated(trained):
@@ -157,7 +180,7 @@ def test_plain_pipeline_loads_the_model_and_agrees_with_the_tagger(trained):
     assert all(text[g["start"]:g["end"]].strip() for g in grouped)
 
 
-def test_interrupted_training_resumes_without_redoing_steps(trained, tmp_path):
+def test_interrupted_training_resumes_without_redoing_steps(trained, tmp_path, capsys):
     from transformers import TrainerCallback
 
     class StopAfterFirstEpoch(TrainerCallback):
@@ -171,14 +194,20 @@ def test_interrupted_training_resumes_without_redoing_steps(trained, tmp_path):
             CountSteps.steps += 1
 
     train_in(tmp_path, callbacks=[StopAfterFirstEpoch()])
-    run_dir = tmp_path / "train" / "runs" / "tiny"
+    [run_dir] = (tmp_path / "train" / "runs").glob("tiny-*")  # train/runs/<name>-<identity>
     [checkpoint] = run_dir.glob("checkpoint-*")
     interrupted = json.loads((checkpoint / "trainer_state.json").read_text())
     done_steps = interrupted["global_step"]
     total_steps = interrupted["max_steps"]  # its own: each build of the tiny vocabulary cuts a few windows differently
     assert done_steps * 3 == total_steps  # interrupted after one of three epochs
 
+    capsys.readouterr()
     train_in(tmp_path, callbacks=[CountSteps()])  # `make train` again: continues from the checkpoint
+    said = capsys.readouterr().out.splitlines()
+    assert f"[train] train/runs/{run_dir.name}: same config, corpus and encoder: resuming it where it has a checkpoint" in said
+    assert f"[train] resuming from train/runs/{run_dir.name}/{checkpoint.name}" in said
+    [cached] = [line for line in said if line.startswith("[train]") and "training windows" in line]
+    assert cached.endswith(": not tokenized again")  # the same data and tokenizer: features from the datasets cache
     assert CountSteps.steps == total_steps - done_steps
     final = max(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     state = json.loads((final / "trainer_state.json").read_text())

@@ -17,15 +17,10 @@ from arner.errors import InputError
 from arner.predict import run_record
 from arner.text import split_words
 
-from conftest import ROOT, train_in, write_config
+from conftest import ROOT, run_cli, train_in, write_config
 
 LABELS = ROOT / "configs" / "labels.yaml"
 TEXTS = ["قصف الطيران الروسي بلدة في ريف إدلب", "قتل 3 مسلحين في درعا"]
-
-
-def run_cli(*args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "arner.cli", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, **(env or {})})
 
 
 def error_of(done) -> tuple[int, str]:
@@ -253,12 +248,13 @@ def test_training_killed_mid_epoch_resumes_to_the_same_dev_f1(trained, tmp_path)
     # The tiny encoder's WordPiece vocabulary is rebuilt differently on each build (the tokenizers
     # trainer breaks ties at random), so both runs start from the same built encoder.
     killed_dir, whole_dir = tmp_path / "killed", tmp_path / "whole"
+    [run] = (trained[0] / "train" / "runs").glob("tiny-*")  # same config and corpus: the same run identity
     for folder in (killed_dir, whole_dir):
-        shutil.copytree(trained[0] / "train" / "runs" / "tiny" / "tiny-base", folder / "train" / "runs" / "tiny" / "tiny-base")
+        shutil.copytree(run / "tiny-base", folder / "train" / "runs" / run.name / "tiny-base")
     killed = subprocess.run([sys.executable, "-c", KILL_MID_EPOCH, str(killed_dir), str(ROOT / "tests")], capture_output=True,
                             text=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    run_dir = killed_dir / "train" / "runs" / "tiny"
+    run_dir = killed_dir / "train" / "runs" / run.name
     [checkpoint] = run_dir.glob("checkpoint-*")  # epoch 1 saved; epoch 2 cut halfway
     state = json.loads((checkpoint / "trainer_state.json").read_text())
     assert state["epoch"] == 1.0 and not (killed_dir / "models").exists()
@@ -278,4 +274,4 @@ def test_every_torch_load_refuses_pickled_code():
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load":
                 safe = any(k.arg == "weights_only" and ast.unparse(k.value) == "True" for k in node.keywords)
                 calls.append((path.name, safe))
-    assert calls == [("cli.py", True)]  # the active-learning simulation's cache
+    assert calls == [("active_learning.py", True)]  # the active-learning simulation's cache

@@ -8,8 +8,6 @@ and stopped at the end. Skipped only when the ``label-studio`` executable is mis
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ from arner import labelstudio as ls
 from arner.documents import read_documents
 from arner.text import split_words
 
-from conftest import ROOT
+from conftest import ROOT, free_port  # the session's Label Studio server is the `server` fixture of conftest.py
 
 LABELS = ROOT / "configs" / "labels.yaml"
 LS_SETTINGS = ROOT / "configs" / "labelstudio.yaml"
@@ -34,30 +32,6 @@ T5 = "خبر مكرر لا يُوسم."
 T6 = "وصلت تعزيزات إلى مطار كويرس العسكري"
 T7 = "قصفت قوات التحالف مواقع للحوثيين في صعدة"
 T8 = "قتل 3 جنود في عدن"
-
-
-def have_label_studio() -> bool:
-    return (Path(sys.executable).parent / "label-studio").exists() or shutil.which("label-studio") is not None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    if not have_label_studio():
-        pytest.skip("the label-studio executable is not installed (`make setup` installs it)")
-    data = tmp_path_factory.mktemp("labelstudio-data")
-    settings = ls.Settings(url=f"http://127.0.0.1:{free_port()}", username="admin@arner.test",
-                           password="test-password-123", token="0123456789abcdef0123456789abcdef01234567")
-    process = ls.start_server(settings, data, wait=120)
-    assert process is not None, "another server answered on the free port"
-    yield settings
-    ls.stop_server(data)
-    assert process.wait(timeout=30) is not None
 
 
 def env_for(settings, project: str, **extra) -> dict:

@@ -122,7 +122,11 @@ def start_server(settings: Settings, data_dir: Path, wait: float = 180.0) -> sub
     env.update(LABEL_STUDIO_BASE_DATA_DIR=str(data_dir), LABEL_STUDIO_USERNAME=settings.username,
                LABEL_STUDIO_PASSWORD=settings.password, LABEL_STUDIO_USER_TOKEN=settings.token,
                LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN="true", LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true",
-               LATEST_VERSION_CHECK="false", COLLECT_ANALYTICS="false", SENTRY_DSN="", FRONTEND_SENTRY_DSN="")
+               LATEST_VERSION_CHECK="false", COLLECT_ANALYTICS="false", SENTRY_DSN="", FRONTEND_SENTRY_DSN="",
+               # The model server (ML backend, labelstudio/backend.py) listens on 127.0.0.1 too: Label Studio must
+               # reach it (ML_BLOCK_LOCAL_IP) and its /webhook, which it adds with the backend (SSRF_PROTECTION_ENABLED
+               # also guards URL imports and storages; this server only listens on 127.0.0.1 itself).
+               ML_BLOCK_LOCAL_IP="false", SSRF_PROTECTION_ENABLED="false")
     log = (data_dir / "server.log").open("ab")
     process = subprocess.Popen([server_executable(), "start", "--no-browser", "--internal-host", "127.0.0.1",
                                 "--port", str(port)],
@@ -140,9 +144,10 @@ def start_server(settings: Settings, data_dir: Path, wait: float = 180.0) -> sub
     raise InputError(f"Label Studio did not answer {settings.url}/health within {wait:.0f} s; see {data_dir / 'server.log'}")
 
 
-def stop_server(data_dir: Path) -> bool:
-    """Stop the server started with ``data_dir`` (its process group); False if none was running."""
-    pid_file = Path(data_dir) / "server.pid"
+def stop_server(data_dir: Path, pid_name: str = "server.pid") -> bool:
+    """Stop the server started with ``data_dir`` (its process group; ``pid_name="backend.pid"``: the model
+    server that `make label MODEL=...` started); False if none was running."""
+    pid_file = Path(data_dir) / pid_name
     if not pid_file.exists():
         return False
     pid = int(pid_file.read_text())

@@ -50,18 +50,18 @@ def make_tasks(records: Iterable[dict], max_chars: int = MAX_TASK_CHARS) -> list
     return tasks
 
 
-def span_results(entities: Iterable[dict]) -> list[dict]:
+def span_results(entities: Iterable[dict], from_name: str = FROM_NAME, to_name: str = TO_NAME) -> list[dict]:
     """Label Studio ``labels`` results for spans with ``start``, ``end``, ``label`` (``text``, ``score``)."""
-    return [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "labels",
+    return [{"from_name": from_name, "to_name": to_name, "type": "labels",
              "value": {"start": e["start"], "end": e["end"], "text": e["text"], "labels": [e["label"]]},
              **({"score": e["score"]} if "score" in e else {})} for e in entities]
 
 
-def prediction(entities: list[dict], model_version: str) -> dict:
+def prediction(entities: list[dict], model_version: str, from_name: str = FROM_NAME, to_name: str = TO_NAME) -> dict:
     """One prediction: the spans, the model version and the mean span score (1.0 with no span)."""
     scores = [e["score"] for e in entities if "score" in e]
     return {"model_version": model_version, "score": round(sum(scores) / len(scores), 4) if scores else 1.0,
-            "result": span_results(entities)}
+            "result": span_results(entities, from_name, to_name)}
 
 
 def existing_hashes(client, project: int) -> set[str]:

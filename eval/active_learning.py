@@ -179,7 +179,7 @@ def run_simulation(config: Path, seed_docs: int = 20, batch: int = 20, rounds: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Simulate active learning on the gold corpus (uncertainty vs random).")
-    parser.add_argument("--config", type=Path, default=Path("configs/offline.yaml"))
+    parser.add_argument("--config", type=Path, default=Path("configs/offline-gold-only.yaml"), help="the written corpus and encoder")
     parser.add_argument("--seed-docs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=8)

@@ -171,7 +171,9 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run")
     run.add_argument("kind", choices=["rounds", "curve"])
-    run.add_argument("--config", default="configs/offline.yaml", help="the recipe every arm is trained with")
+    run.add_argument("--config", default="configs/offline-realnews.yaml",
+                     help="the recipe every arm is trained with (its corpus is replaced by the arm's); "
+                          "configs/offline.yaml adds the robustness recipe")
     run.add_argument("--arm", action="append", default=[], help="rounds: NAME=ROUND[,ROUND...] (written corpus plus those rounds)")
     run.add_argument("--sizes", nargs="*", default=["0", "500", "1000", "2000", "all"])
     run.add_argument("--real-only", action="store_true", help="curve: without the written corpus and public corpora")

@@ -10,13 +10,13 @@ never replaced unless asked (``overwrite``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from arner.documents import atomic_write, iter_records
 from arner.errors import InputError
+from arner.runs import file_sha256
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
@@ -38,13 +38,9 @@ def check_output(input: Path, output: Path, overwrite: bool) -> None:
 
 def run_record(input: Path, model: Path) -> dict:
     """What a partial output belongs to: the input's path and content hash, the model and its weights."""
-    digest = hashlib.sha256()
-    with input.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
     weights = next((model / name for name in WEIGHT_FILES if (model / name).exists()), None)
     stamp = f"{weights.stat().st_size}:{weights.stat().st_mtime_ns}" if weights else None
-    return {"input": str(input.resolve()), "input_sha256": digest.hexdigest(), "model": str(model.resolve()),
+    return {"input": str(input.resolve()), "input_sha256": file_sha256(input), "model": str(model.resolve()),
             "weights": stamp}
 
 

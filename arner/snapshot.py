@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arner.errors import InputError
+from arner.predict import WEIGHT_FILES
 
 SNAPSHOT_FILE = "arner-snapshot.json"
 FORMAT = 1
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 REPO = Path(__file__).resolve().parent.parent
 _noted: set[str] = set()
 

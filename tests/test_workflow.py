@@ -15,7 +15,8 @@ def make(*args, cwd: Path) -> subprocess.CompletedProcess:
     venv = Path(sys.executable).parent.parent  # this venv, never remade from the copy (-o: taken as up to date)
     return subprocess.run(["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), f"VENV={venv}", "-o", f"{venv}/.done",
                            "CONFIG=configs/tiny.yaml", *args], cwd=cwd, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+                          env={**{k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")},
+                               "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})  # a top-level make, even under `make test`
 
 
 def test_make_all_builds_the_chain_once_then_redoes_only_what_a_change_touches(tmp_path):

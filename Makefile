@@ -1,7 +1,7 @@
 # The one entry point. Targets read like the workflow; each names its inputs and outputs.
 #   make all | setup | data | validate | lint-data | aliases | stats | base | train | eval | robustness | predict | test
 #   make label | import | pull | agreement | predict-ls | label-stop | screenshot | bench  (Label Studio)
-#   make serve | snapshot  (a saved model: HTTP tagger and Label Studio ML backend; self-contained model folder)
+#   make serve | snapshot | onnx  (a saved model: HTTP tagger and Label Studio ML backend; self-contained model folder; ONNX fast path)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +12,7 @@ MODEL ?= models/offline
 WHEELS := .cache/wheels
 E5 := models/base/multilingual-e5-small
 
-.PHONY: all setup data validate lint-data aliases stats base train eval dataset predict robustness test label label-stop annotator import pull agreement predict-ls suggest active-sim screenshot bench serve snapshot
+.PHONY: all setup data validate lint-data aliases stats base train eval dataset predict robustness test label label-stop annotator import pull agreement predict-ls suggest active-sim screenshot bench serve snapshot onnx
 
 ## setup: create .venv with every dependency pinned (requirements.lock; CPU torch==2.13.0)
 setup: $(VENV)/.done
@@ -104,6 +104,10 @@ label: $(VENV)/.done
 ## ML backend (/health /setup /predict /webhook); concurrent requests are batched together
 serve: $(VENV)/.done
 	$(ARNER) serve $(MODEL) --port $(or $(PORT),9090)
+
+## onnx: export MODEL to ONNX Runtime (MODEL/onnx/: fused fp32, int8): Tagger's fast path on CPUs without bf16
+onnx: $(VENV)/.done
+	$(ARNER) export-onnx $(MODEL)
 
 ## snapshot: write the snapshot (labels, alias table, known forms, identity) into a MODEL saved without one
 snapshot: $(VENV)/.done

@@ -1,5 +1,6 @@
-"""Command-line commands for a saved model directory: ``arner serve`` (``make serve``) and
-``arner snapshot`` (``make snapshot``); registered on the main app by ``arner.cli``."""
+"""Command-line commands for a saved model directory: ``arner serve`` (``make serve``),
+``arner snapshot`` (``make snapshot``) and ``arner export-onnx`` (``make onnx``); registered on the
+main app by ``arner.cli``."""
 
 from __future__ import annotations
 
@@ -43,6 +44,22 @@ def snapshot(model: Path) -> None:
           f"{len(written.aliases)} canonical names, {len(written.known_forms)} known forms")
 
 
+def export_onnx(model: Path, overwrite: bool = typer.Option(False, help="replace an existing MODEL/onnx/")) -> None:
+    """Write MODEL/onnx/: ONNX Runtime graphs of the model's weights (fused fp32; int8), the fast CPU path of Tagger."""
+    from arner.errors import InputError
+    from arner.runtime import EXPORT_FILE, export_onnx as export
+    from arner.snapshot import read_snapshot
+
+    if not (model / "config.json").exists():
+        raise InputError(f"{model}: not a model directory (no config.json)")
+    snapshot = read_snapshot(model)
+    if snapshot.legacy:
+        raise InputError(f"{model}: no arner-snapshot.json to tie the export to its weights; run `arner snapshot {model}` first")
+    folder = export(model, snapshot.version, overwrite)
+    print(f"wrote {folder}: {(folder / EXPORT_FILE).read_text(encoding='utf-8').strip()}")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("export-onnx")(export_onnx)
     app.command("serve")(serve)
     app.command("snapshot")(snapshot)

@@ -2,8 +2,11 @@
 
 Each entity is ``{"start", "end", "label", "text", "score"}`` with ``text ==
 original[start:end]``: words are found in the original text, normalised one by one for the
-encoder, and decoded per word, so offsets never move. Windows are batched by length, in
-bf16 where the hardware is fast at it, with close calls re-checked in fp32 (``BF16_GUARD``).
+encoder, and decoded per word, so offsets never move. Windows are batched by length and run
+on the path chosen for the machine (``path_choice``): PyTorch bf16 where the hardware multiplies
+it natively, with close calls re-checked in fp32 (``BF16_GUARD``); on a CPU without it, the
+model's ONNX Runtime graphs when it has been exported (``arner.runtime``: int8 dense layers, or
+fused fp32); else PyTorch fp32.
 With ``prefetch`` (the default on a GPU) a background thread splits, tokenises and batches the
 next chunk of texts while the model runs on the current one. With ``compile`` the model runs
 through ``torch.compile`` over a few fixed shapes: each batch is padded to the smallest of
@@ -51,6 +54,7 @@ class TaggerSettings:
 # real-news set (offline model, 13,946 words). A decision can only flip when the two best
 # labels are within twice that, so windows with a word closer than this are redone in fp32.
 BF16_GUARD = 0.1
+GUARDS = {"torch-bf16": BF16_GUARD}  # the paths whose close calls are re-checked in fp32
 
 
 def cpu_bf16_choice(amx: bool, avx512_bf16: bool) -> tuple[bool, str]:
@@ -77,6 +81,24 @@ def bf16_choice(device: torch.device) -> tuple[bool, str]:
 
 def bf16_is_fast(device: torch.device) -> bool:
     return bf16_choice(device)[0]
+
+
+PATHS = ("torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
+
+
+def path_choice(device_type: str, bf16: tuple[bool, str], exported: set[str]) -> tuple[str, str]:
+    """The Tagger's path, and why, from the device, its bf16 choice (``bf16_choice``) and the kinds of
+    ONNX files the model has (``arner.runtime.exported_files``: "fp32", "int8"). bf16 where it is native;
+    else, on a CPU, the fastest ONNX Runtime graph the model has; else PyTorch fp32."""
+    if bf16[0]:
+        return "torch-bf16", bf16[1]
+    if device_type == "cpu" and "int8" in exported:
+        return "onnx-int8", f"{bf16[1]}; ONNX Runtime int8 dense layers (MODEL/onnx/)"
+    if device_type == "cpu" and "fp32" in exported:
+        return "onnx-fp32", f"{bf16[1]}; ONNX Runtime fused fp32 graph (MODEL/onnx/)"
+    if device_type == "cpu":
+        return "torch-fp32", f"{bf16[1]}; no ONNX export (arner export-onnx MODEL makes one)"
+    return "torch-fp32", bf16[1]
 
 
 @dataclass
@@ -129,14 +151,28 @@ class Tagger:
 
     def __init__(self, model, tokenizer, settings: TaggerSettings, batch_size: int = 32, device: str | None = None,
                  bf16: bool | None = None, prefetch: bool | None = None, chunk_texts: int | None = None,
-                 compile: bool = False, buckets: tuple[int, ...] = (32, 64, 128, 256, 512)):
+                 compile: bool = False, buckets: tuple[int, ...] = (32, 64, 128, 256, 512),
+                 path: str | None = None, onnx_files: dict | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.settings = settings
         self.batch_size = batch_size
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.id2label = {int(k): v for k, v in model.config.id2label.items()}
-        self.bf16 = bf16_is_fast(self.device) if bf16 is None else bf16
+        self.onnx_files = onnx_files or {}
+        if path is None and bf16 is not None:  # bf16=True/False: PyTorch in that precision
+            path, self.path_reason = ("torch-bf16" if bf16 else "torch-fp32"), "asked for"
+        elif path is None:
+            path, self.path_reason = path_choice(self.device.type, bf16_choice(self.device), set(self.onnx_files))
+        else:
+            self.path_reason = "asked for"
+        needs = {"onnx-fp32": ("fp32",), "onnx-int8": ("int8",)}.get(path, ())
+        if path not in PATHS or any(kind not in self.onnx_files for kind in needs):
+            raise InputError(f"Tagger path {path!r}: " + (f"choose one of {', '.join(PATHS)}" if path not in PATHS else
+                             "the model has no ONNX export of its weights (arner export-onnx MODEL)"))
+        self.path = path
+        self.bf16 = path == "torch-bf16"
+        self._onnx = {}  # kind -> arner.runtime.OnnxModel, opened on first use
         # Prefetch where the model runs elsewhere (a GPU); on a CPU both would share the same cores.
         self.prefetch = self.device.type == "cuda" if prefetch is None else prefetch
         self.chunk_texts = chunk_texts or 8 * batch_size
@@ -174,6 +210,10 @@ class Tagger:
         problem = bio_problem({int(k): v for k, v in model.config.id2label.items()}, labels)
         if problem:
             raise InputError(f"{model_dir}: {problem}")
+        if not snapshot.legacy and "onnx_files" not in kwargs:
+            from arner.runtime import exported_files
+
+            kwargs["onnx_files"] = exported_files(model_dir, snapshot.version)
         tagger = cls(model, tokenizer, TaggerSettings.read(model_dir), **kwargs)
         tagger.snapshot, tagger._alias_lookup = snapshot, snapshot.alias_lookup()
         return tagger
@@ -232,7 +272,7 @@ class Tagger:
             input_ids = input_ids.to(self.device, non_blocking=True)
             rows, positions = rows.to(self.device, non_blocking=True), positions.to(self.device, non_blocking=True)
             probs = self._first_subword_probabilities(input_ids, rows, positions, self.bf16, self._model_to_run())
-            if self.bf16:
+            if self.path in GUARDS:
                 self._recheck_close_calls(probs, input_ids, rows, positions)
             flat[targets] = probs.cpu()
         return [flat[chunk.offsets[i] : chunk.offsets[i + 1]] for i in range(len(chunk.words))]
@@ -251,7 +291,16 @@ class Tagger:
                 bar.update(len(chunk.words))
         return out
 
+    def _onnx_model(self, kind: str):
+        if kind not in self._onnx:
+            from arner.runtime import OnnxModel
+
+            self._onnx[kind] = OnnxModel(self.onnx_files[kind])
+        return self._onnx[kind]
+
     def _model_to_run(self):
+        if self.path.startswith("onnx-"):
+            return self._onnx_model(self.path.removeprefix("onnx-"))
         if not self.buckets:
             return self.model
         if self.compiled is None:
@@ -265,10 +314,10 @@ class Tagger:
         return logits[rows, positions].float().softmax(-1)
 
     def _recheck_close_calls(self, probs, input_ids, rows, positions) -> None:
-        """Recompute in fp32, in place, every window holding a word whose two best labels are
-        within ``BF16_GUARD``: bf16 then cannot change a decision (see ``BF16_GUARD``)."""
+        """Recompute in fp32, in place, every window holding a word whose two best labels are within the
+        path's guard (``GUARDS``): the faster precision then cannot change a decision."""
         top2 = probs.topk(2, -1).values
-        close = top2[:, 0] - top2[:, 1] < BF16_GUARD
+        close = top2[:, 0] - top2[:, 1] < GUARDS[self.path]
         redo = rows[close].unique()
         self.windows_rechecked += len(redo)
         if not len(redo):

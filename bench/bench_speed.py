@@ -41,7 +41,10 @@ from arner.documents import load_corpus  # noqa: E402
 from arner.evaluate import predict_documents, score  # noqa: E402
 from arner.schema import load_schema  # noqa: E402
 from arner.splits import split_documents  # noqa: E402
-from arner.tagger import Tagger, TaggerSettings, bf16_choice  # noqa: E402
+from arner.config import data_dir  # noqa: E402
+from arner.runtime import export_onnx, exported_files, installed as onnx_installed  # noqa: E402
+from arner.snapshot import read_snapshot  # noqa: E402
+from arner.tagger import GUARDS, PATHS, Tagger, TaggerSettings, bf16_choice, path_choice  # noqa: E402
 from arner.text import split_sentences, split_words  # noqa: E402
 from train.dataset import build_dataset, training_windows  # noqa: E402
 from train.trainer import project_trainer  # noqa: E402
@@ -81,12 +84,17 @@ def base_sized_model(folder: Path):
     return model, tokenizer
 
 
-def offline_model():
+def trained_model(path: Path):
+    """The saved model at ``path`` (None when there is none), exported to ONNX Runtime first when it has no
+    export yet (``arner export-onnx``: new files in ``path/onnx/``, nothing replaced)."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    path = ROOT / "models" / "offline"
     if not (path / "config.json").exists():
         return None
+    version = read_snapshot(path).version
+    if onnx_installed() and not exported_files(path, version) and not (path / "onnx").exists():
+        print(f"exporting {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} to ONNX Runtime (arner export-onnx)")
+        export_onnx(path, version)
     return AutoModelForTokenClassification.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
 
 
@@ -132,22 +140,31 @@ def subword_tokens(tokenizer, texts: list[str]) -> int:
     return sum(len(ids) for ids in tokenizer(texts)["input_ids"])
 
 
-def f1_parity(model, tokenizer) -> str:
-    """Test-split micro-F1 of the optimised path against fp32 one text at a time, and whether
-    every entity and offset is identical."""
-    settings = TaggerSettings.read(ROOT / "models" / "offline")
-    docs = GOLD["test"]
-    fast = predict_documents(Tagger(model, tokenizer, settings, batch_size=64), docs)
-    plain_tagger = Tagger(model, tokenizer, settings, batch_size=1, bf16=False)
-    plain = [p for d in docs for p in predict_documents(plain_tagger, [d])]
-    same = [[(e.start, e.end, e.label) for e in p.entities] for p in fast] == \
-           [[(e.start, e.end, e.label) for e in p.entities] for p in plain]
-    f1 = [score(docs, pred, SCHEMA.names)["micro"]["f1"] for pred in (fast, plain)]
-    return f"test F1 {f1[0]:.3f} vs {f1[1]:.3f}; entities {'identical' if same else 'DIFFER'}"
+def parity_sets() -> dict[str, list]:
+    """Where every path's entities are compared with fp32: the written test split and, with $DATA_DIR, the real news."""
+    sets = {"written test": GOLD["test"]}
+    real = data_dir() / "realnews-dev"
+    if real.exists():
+        sets["real-news dev"] = load_corpus(real, SCHEMA)
+    return sets
 
 
-def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, parity: str) -> list[dict]:
-    """The Tagger as it chooses (bf16 where the hardware has it) and with fp32 forced, beside ``pipeline()``."""
+def f1_parity(tagger, reference: dict, sets: dict) -> str:
+    """Micro-F1 of ``tagger`` against the fp32 reference on each set, and how many documents have other entities."""
+    parts = []
+    for name, docs in sets.items():
+        ours = predict_documents(tagger, docs)
+        differ = sum([(e.start, e.end, e.label) for e in a.entities] != [(e.start, e.end, e.label) for e in b.entities]
+                     for a, b in zip(ours, reference[name]))
+        f1 = [score(docs, pred, SCHEMA.names)["micro"]["f1"] for pred in (ours, reference[name])]
+        parts.append(f"{name} F1 {f1[0]:.4f} vs {f1[1]:.4f} ({100 * (f1[0] - f1[1]):+.2f} pt), "
+                     + ("entities identical" if not differ else f"{differ}/{len(docs)} documents differ"))
+    return "; ".join(parts)
+
+
+def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, model_dir: Path | None) -> list[dict]:
+    """``Tagger`` on the path it chooses and on every other path this machine and model have, beside ``pipeline()``
+    at its defaults; for a trained model, each path's F1 and entities against PyTorch fp32 one text at a time."""
     from transformers import pipeline
 
     gpu = torch.cuda.is_available()
@@ -155,19 +172,30 @@ def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, p
     plain = pipeline("token-classification", model=model, tokenizer=tokenizer, device=0 if gpu else -1)
     plain(baseline_texts[:8])  # warm-up
     baseline = subword_tokens(tokenizer, baseline_texts) / timed(lambda: plain(baseline_texts))
+
+    def tagger(path=None, size=batch_size):
+        if model_dir is not None:
+            return Tagger.load(model_dir, batch_size=size, path=path)
+        return Tagger(model, tokenizer, TaggerSettings(max_length=512, window_overlap=128), batch_size=size, path=path)
+
+    chosen = tagger()
+    paths = [chosen.path] + [p for p in PATHS if p != chosen.path and (p != "torch-bf16" or bf16_choice(chosen.device)[0])
+                              and p.removeprefix("onnx-") in ({"torch-fp32", "torch-bf16"} | set(chosen.onnx_files))]
+    sets = parity_sets() if model_dir is not None else {}
+    reference = {n: predict_documents(tagger("torch-fp32", 1), docs) for n, docs in sets.items()}
     rows = []
-    for forced in (None, False):
-        tagger = Tagger(model, tokenizer, TaggerSettings(max_length=512, window_overlap=128), batch_size=batch_size, bf16=forced)
-        tagger.tag(texts[:batch_size])  # warm-up
-        tagger.windows_seen = tagger.windows_rechecked = 0
+    for path in paths:
+        run = chosen if path == chosen.path else tagger(path)
+        run.tag(texts[:batch_size])  # warm-up
+        run.windows_seen = run.windows_rechecked = 0
         with PeakMemory() as memory:
-            ours = subword_tokens(tokenizer, texts) / timed(lambda: tagger.tag(texts))
-        note = f"bf16, {tagger.windows_rechecked / tagger.windows_seen:.1%} windows re-checked in fp32" if tagger.bf16 else "fp32"
-        rows.append({"model": name, "measurement": f"inference, subword tokens/s end to end ({note}{', forced' if forced is False else ''})",
+            ours = subword_tokens(tokenizer, texts) / timed(lambda: run.tag(texts))
+        recheck = f", {run.windows_rechecked / run.windows_seen:.1%} windows re-checked in fp32" if path in GUARDS else ""
+        how = f"as chosen: {run.path_reason}" if run is chosen else "forced"
+        rows.append({"model": name, "measurement": f"inference, subword tokens/s end to end, {path} ({how}{recheck})",
                      "project": ours, "baseline": baseline, "baseline_is": "pipeline() defaults (batch 1)",
-                     "peak_memory_mb": memory.peak_mb, "f1_parity": parity if forced is None else "fp32 is the reference"})
-        if not tagger.bf16:
-            break  # the Tagger chose fp32 itself: one row
+                     "peak_memory_mb": memory.peak_mb, "path": path,
+                     "f1_parity": f1_parity(run, reference, sets) if sets else "n/a (random weights)"})
     return rows
 
 
@@ -310,6 +338,7 @@ def main() -> None:
     parser.add_argument("--gpu-paths", action="store_true", help="also the GPU-side paths and a profile (on by --gpu, which also "
                                                                   "times an offline model start to saved; on a CPU: to check the code)")
     parser.add_argument("--sentences", type=int, help="override the number of sentences (a quick check)")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "offline", help="the trained model (default models/offline)")
     args = parser.parse_args()
     sentences, baseline_sentences, batch, steps, train_batch = (
         (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 64, 30, 16))
@@ -318,13 +347,13 @@ def main() -> None:
     texts = news_sentences(sentences)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
     models = [("AraBERT-base-sized (random weights)", base_sized_model(ROOT / "bench" / ".cache" / "base-sized"))]
-    offline = offline_model()
-    if offline:
-        models.append(("offline e5-small (trained)", offline))
+    trained = trained_model(args.model)
+    if trained:
+        models.append((f"{args.model.name} e5-small (trained)", trained))
     rows = []
     for name, (model, tokenizer) in models:  # inference first: on CPU, memory is the process's resident set
-        parity = f1_parity(model, tokenizer) if "offline" in name else "n/a (random weights)"
-        rows += bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch, parity)
+        model_dir = args.model if "trained" in name else None
+        rows += bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch, model_dir)
     for name, (model, tokenizer) in models:
         rows.append(bench_training(name, model, tokenizer, steps, train_batch))
     if args.gpu or args.gpu_paths:
@@ -333,9 +362,12 @@ def main() -> None:
         profile_tagging(model, tokenizer, texts[:2000], batch, ROOT / "bench" / "results" / f"profile-{device.split(' (')[0].replace(' ', '_')}.txt")
         if args.gpu and (ROOT / "models" / "base" / "multilingual-e5-small" / "config.json").exists():
             rows.append(time_offline_model())
-    chosen = bf16_choice(torch.device("cuda" if torch.cuda.is_available() else "cpu"))[1]
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    kinds = set(exported_files(args.model, read_snapshot(args.model).version)) if trained else set()
+    chosen = "; ".join(f"{label}: {' - '.join(path_choice(device_type, bf16, kinds))}" for label, bf16 in (
+        ("as found", bf16_choice(torch.device(device_type))), ("with no bf16 (ARNER_NO_BF16=1)", (False, "fp32: ARNER_NO_BF16=1"))))
     print(f"\nSpeed on {device}: inference on {len(texts)} gold sentences (baseline on the first "
-          f"{baseline_sentences}), training {steps} steps. CPU flags: {cpu_flags()}. Tagger path: {chosen}\n")
+          f"{baseline_sentences}), training {steps} steps. CPU flags: {cpu_flags()}. Tagger path {chosen}\n")
     memory = "GPU allocator peak" if torch.cuda.is_available() else "process RSS peak"
     print(f"| model | measurement | project | baseline (same run) | × baseline | {memory}, MB | MFU | F1 parity |")
     print("|---|---|---:|---|---:|---:|---:|---|")

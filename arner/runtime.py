@@ -38,11 +38,9 @@ FP32_FILE, INT8_FILE, EXPORT_FILE = "model.onnx", "model-int8.onnx", "export.jso
 
 
 def installed() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def exported_files(model_dir: Path, version: str) -> dict[str, Path]:

@@ -341,7 +341,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "offline", help="the trained model (default models/offline)")
     args = parser.parse_args()
     sentences, baseline_sentences, batch, steps, train_batch = (
-        (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 64, 30, 16))
+        (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 32, 30, 16))
     sentences = args.sentences or sentences
     baseline_sentences = min(baseline_sentences, sentences)
     texts = news_sentences(sentences)

@@ -54,7 +54,6 @@ class TaggerSettings:
 # real-news set (offline model, 13,946 words). A decision can only flip when the two best
 # labels are within twice that, so windows with a word closer than this are redone in fp32.
 BF16_GUARD = 0.1
-GUARDS = {"torch-bf16": BF16_GUARD}  # the paths whose close calls are re-checked in fp32
 
 
 def cpu_bf16_choice(amx: bool, avx512_bf16: bool) -> tuple[bool, str]:
@@ -272,7 +271,7 @@ class Tagger:
             input_ids = input_ids.to(self.device, non_blocking=True)
             rows, positions = rows.to(self.device, non_blocking=True), positions.to(self.device, non_blocking=True)
             probs = self._first_subword_probabilities(input_ids, rows, positions, self.bf16, self._model_to_run())
-            if self.path in GUARDS:
+            if self.bf16:
                 self._recheck_close_calls(probs, input_ids, rows, positions)
             flat[targets] = probs.cpu()
         return [flat[chunk.offsets[i] : chunk.offsets[i + 1]] for i in range(len(chunk.words))]
@@ -314,10 +313,10 @@ class Tagger:
         return logits[rows, positions].float().softmax(-1)
 
     def _recheck_close_calls(self, probs, input_ids, rows, positions) -> None:
-        """Recompute in fp32, in place, every window holding a word whose two best labels are within the
-        path's guard (``GUARDS``): the faster precision then cannot change a decision."""
+        """Recompute in fp32, in place, every window holding a word whose two best labels are
+        within ``BF16_GUARD``: bf16 then cannot change a decision (see ``BF16_GUARD``)."""
         top2 = probs.topk(2, -1).values
-        close = top2[:, 0] - top2[:, 1] < GUARDS[self.path]
+        close = top2[:, 0] - top2[:, 1] < BF16_GUARD
         redo = rows[close].unique()
         self.windows_rechecked += len(redo)
         if not len(redo):

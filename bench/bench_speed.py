@@ -44,7 +44,7 @@ from arner.splits import split_documents  # noqa: E402
 from arner.config import data_dir  # noqa: E402
 from arner.runtime import export_onnx, exported_files, installed as onnx_installed  # noqa: E402
 from arner.snapshot import read_snapshot  # noqa: E402
-from arner.tagger import GUARDS, PATHS, Tagger, TaggerSettings, bf16_choice, path_choice  # noqa: E402
+from arner.tagger import PATHS, Tagger, TaggerSettings, bf16_choice, path_choice  # noqa: E402
 from arner.text import split_sentences, split_words  # noqa: E402
 from train.dataset import build_dataset, training_windows  # noqa: E402
 from train.trainer import project_trainer  # noqa: E402
@@ -190,7 +190,7 @@ def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, m
         run.windows_seen = run.windows_rechecked = 0
         with PeakMemory() as memory:
             ours = subword_tokens(tokenizer, texts) / timed(lambda: run.tag(texts))
-        recheck = f", {run.windows_rechecked / run.windows_seen:.1%} windows re-checked in fp32" if path in GUARDS else ""
+        recheck = f", {run.windows_rechecked / run.windows_seen:.1%} windows re-checked in fp32" if run.bf16 else ""
         how = f"as chosen: {run.path_reason}" if run is chosen else "forced"
         rows.append({"model": name, "measurement": f"inference, subword tokens/s end to end, {path} ({how}{recheck})",
                      "project": ours, "baseline": baseline, "baseline_is": "pipeline() defaults (batch 1)",

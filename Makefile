@@ -156,7 +156,7 @@ screenshot: $(VENV)/.done
 
 ## bench: benchmarks; results JSON under bench/results/
 bench: $(VENV)/.done
-	$(PY) bench/bench_speed.py
+	$(PY) bench/bench_speed.py --model $(MODEL)
 	$(PY) bench/labelstudio_bench.py
 	$(PY) bench/bench_http.py --model $(MODEL)
 

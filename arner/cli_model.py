@@ -44,10 +44,12 @@ def snapshot(model: Path) -> None:
           f"{len(written.aliases)} canonical names, {len(written.known_forms)} known forms")
 
 
-def export_onnx(model: Path, overwrite: bool = typer.Option(False, help="replace an existing MODEL/onnx/")) -> None:
+def export_onnx(model: Path, overwrite: bool = typer.Option(False, help="replace an existing MODEL/onnx/"),
+                calibration: Path = typer.Option(Path("annotations/gold"), help="gold corpus whose train sentences calibrate int8"),
+                labels: Path = Path("configs/labels.yaml")) -> None:
     """Write MODEL/onnx/: ONNX Runtime graphs of the model's weights (fused fp32; int8), the fast CPU path of Tagger."""
     from arner.errors import InputError
-    from arner.runtime import EXPORT_FILE, export_onnx as export
+    from arner.runtime import EXPORT_FILE, calibration_texts, export_onnx as export
     from arner.snapshot import read_snapshot
 
     if not (model / "config.json").exists():
@@ -55,7 +57,7 @@ def export_onnx(model: Path, overwrite: bool = typer.Option(False, help="replace
     snapshot = read_snapshot(model)
     if snapshot.legacy:
         raise InputError(f"{model}: no arner-snapshot.json to tie the export to its weights; run `arner snapshot {model}` first")
-    folder = export(model, snapshot.version, overwrite)
+    folder = export(model, snapshot.version, calibration_texts(calibration, labels), overwrite)
     print(f"wrote {folder}: {(folder / EXPORT_FILE).read_text(encoding='utf-8').strip()}")
 
 

@@ -4,9 +4,10 @@ Each entity is ``{"start", "end", "label", "text", "score"}`` with ``text ==
 original[start:end]``: words are found in the original text, normalised one by one for the
 encoder, and decoded per word, so offsets never move. Windows are batched by length and run
 on the path chosen for the machine (``path_choice``): PyTorch bf16 where the hardware multiplies
-it natively, with close calls re-checked in fp32 (``BF16_GUARD``); on a CPU without it, the
-model's ONNX Runtime graphs when it has been exported (``arner.runtime``: int8 dense layers, or
-fused fp32); else PyTorch fp32.
+it natively; on a CPU without it, the model's ONNX Runtime graphs when it has been exported
+(``arner.runtime``: smoothed int8 dense layers, or fused fp32); else PyTorch fp32. The two
+approximate paths (bf16, int8) re-check every window holding a close call in fp32 (``GUARDS``),
+so their entities are fp32's.
 With ``prefetch`` (the default on a GPU) a background thread splits, tokenises and batches the
 next chunk of texts while the model runs on the current one. With ``compile`` the model runs
 through ``torch.compile`` over a few fixed shapes: each batch is padded to the smallest of
@@ -50,10 +51,13 @@ class TaggerSettings:
         return cls(**json.loads(path.read_text(encoding="utf-8"))) if path.exists() else cls()
 
 
-# bf16 moved no word probability by more than 0.045 from fp32 on the gold test split and the
-# real-news set (offline model, 13,946 words). A decision can only flip when the two best
-# labels are within twice that, so windows with a word closer than this are redone in fp32.
-BF16_GUARD = 0.1
+# How close the two best labels of a word must be for its window to be redone in fp32, per
+# approximate path (offline model; gold test split and real-news set, 15,724 words):
+# - bf16 moved no word probability by more than 0.045 from fp32, so a decision can only flip
+#   when the two best labels are within twice that;
+# - smoothed int8 (``arner.runtime``) moved them by up to 0.31; of the 26 decisions it flipped,
+#   25 were within 0.2, and with this guard the entities were fp32's on both sets (5% of windows redone).
+GUARDS = {"torch-bf16": 0.1, "onnx-int8": 0.2}
 
 
 def cpu_bf16_choice(amx: bool, avx512_bf16: bool) -> tuple[bool, str]:
@@ -171,13 +175,14 @@ class Tagger:
                              "the model has no ONNX export of its weights (arner export-onnx MODEL)"))
         self.path = path
         self.bf16 = path == "torch-bf16"
+        self.guard = GUARDS.get(path)  # close calls re-checked in fp32 (None: the path is fp32 already)
         self._onnx = {}  # kind -> arner.runtime.OnnxModel, opened on first use
         # Prefetch where the model runs elsewhere (a GPU); on a CPU both would share the same cores.
         self.prefetch = self.device.type == "cuda" if prefetch is None else prefetch
         self.chunk_texts = chunk_texts or 8 * batch_size
         self.compiled = None  # the torch.compile'd model, built on first use when ``compile``
         self.buckets = tuple(sorted({b for b in buckets if b < settings.max_length} | {settings.max_length})) if compile else None
-        self.windows_seen = self.windows_rechecked = 0  # how often the bf16 guard fell back to fp32
+        self.windows_seen = self.windows_rechecked = 0  # how often the guard fell back to fp32
 
     @classmethod
     def load(cls, model_dir: str | Path, labels: list[str] | None = None, **kwargs) -> "Tagger":
@@ -271,7 +276,7 @@ class Tagger:
             input_ids = input_ids.to(self.device, non_blocking=True)
             rows, positions = rows.to(self.device, non_blocking=True), positions.to(self.device, non_blocking=True)
             probs = self._first_subword_probabilities(input_ids, rows, positions, self.bf16, self._model_to_run())
-            if self.bf16:
+            if self.guard:
                 self._recheck_close_calls(probs, input_ids, rows, positions)
             flat[targets] = probs.cpu()
         return [flat[chunk.offsets[i] : chunk.offsets[i + 1]] for i in range(len(chunk.words))]
@@ -314,9 +319,9 @@ class Tagger:
 
     def _recheck_close_calls(self, probs, input_ids, rows, positions) -> None:
         """Recompute in fp32, in place, every window holding a word whose two best labels are
-        within ``BF16_GUARD``: bf16 then cannot change a decision (see ``BF16_GUARD``)."""
+        within the path's guard (``GUARDS``): the approximation then cannot change a decision."""
         top2 = probs.topk(2, -1).values
-        close = top2[:, 0] - top2[:, 1] < BF16_GUARD
+        close = top2[:, 0] - top2[:, 1] < self.guard
         redo = rows[close].unique()
         self.windows_rechecked += len(redo)
         if not len(redo):
@@ -324,7 +329,8 @@ class Tagger:
         in_redo = torch.isin(rows, redo)
         new_row = torch.full((len(input_ids),), -1, dtype=torch.long, device=rows.device)
         new_row[redo] = torch.arange(len(redo), device=rows.device)
-        probs[in_redo] = self._first_subword_probabilities(input_ids[redo], new_row[rows[in_redo]], positions[in_redo], False)
+        fp32 = self._onnx_model("fp32") if self.path == "onnx-int8" and "fp32" in self.onnx_files else self.model
+        probs[in_redo] = self._first_subword_probabilities(input_ids[redo], new_row[rows[in_redo]], positions[in_redo], False, fp32)
 
     def _entities(self, text: str, words, probs: torch.Tensor) -> list[dict]:
         """The spans of a text's best IOB2 tags, each scored by the mean probability of its words' tags."""

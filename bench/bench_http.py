@@ -11,8 +11,9 @@ in one run:
 It prints p50/p99 latency and subword tokens per second for each, and checks every HTTP answer
 against the in-process output for the same sentence: identical, or (in bf16, where a score moves in
 the third decimal with the rest of its batch) the same entities with the score within
-``BF16_GUARD``; a missing or different answer fails the run (nothing dropped, nothing mixed between
-requests). ``ARNER_NO_BF16=1`` runs both sides in fp32, where answers are identical. Saves
+``GUARDS``; a missing or different answer fails the run (nothing dropped, nothing mixed between
+requests). ``ARNER_NO_BF16=1`` runs both sides without bf16: in fp32 answers are identical; in int8
+(a model with an ONNX export) scores move with the batch as in bf16. Saves
 ``bench/results/http-<device>.json``.
 
     python bench/bench_http.py --model models/offline               # make bench (all test sentences)
@@ -39,7 +40,7 @@ import torch  # noqa: E402
 from arner.documents import atomic_write, load_corpus  # noqa: E402
 from arner.schema import load_schema  # noqa: E402
 from arner.splits import split_documents  # noqa: E402
-from arner.tagger import BF16_GUARD, Tagger  # noqa: E402
+from arner.tagger import GUARDS, Tagger  # noqa: E402
 from arner.text import split_sentences  # noqa: E402
 
 
@@ -107,7 +108,7 @@ def http_run(url: str, texts: list[str], clients: int) -> tuple[list[float], flo
 def compare(answers: dict[int, list], reference: list[list]) -> tuple[int, int, float]:
     """Answers identical to the in-process output; answers with the same entities apart from ``score``
     (spans, labels, text, analyst fields); and the largest score difference. In bf16 a score moves in
-    the third decimal with the other texts of its batch; decisions do not (``arner.tagger.BF16_GUARD``)."""
+    the third decimal with the other texts of its batch; decisions do not (``arner.tagger.GUARDS``)."""
     strip = lambda entities: [{k: v for k, v in e.items() if k != "score"} for e in entities]  # noqa: E731
     same = sum(answers.get(i) == ref for i, ref in enumerate(reference))
     spans = sum(i in answers and strip(answers[i]) == strip(ref) for i, ref in enumerate(reference))
@@ -175,9 +176,9 @@ def main() -> None:
                    "tokens": tokens, "max_wait_ms": args.max_wait_ms, "rows": rows, "server_batching": batching}, f, indent=1,
                   ensure_ascii=False)
     print(f"saved {out.relative_to(ROOT)}")
-    bad = [r for r in rows if "same_spans" in r and (r["same_spans"] != len(texts) or r["max_score_difference"] > BF16_GUARD)]
+    bad = [r for r in rows if "same_spans" in r and (r["same_spans"] != len(texts) or r["max_score_difference"] > max(GUARDS.values()))]
     if bad:
-        raise SystemExit("some HTTP answers are missing or differ from the in-process Tagger beyond bf16 rounding (see the table)")
+        raise SystemExit("some HTTP answers are missing or differ from the in-process Tagger beyond bf16/int8 rounding (see the table)")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from arner.evaluate import predict_documents, score  # noqa: E402
 from arner.schema import load_schema  # noqa: E402
 from arner.splits import split_documents  # noqa: E402
 from arner.config import data_dir  # noqa: E402
-from arner.runtime import export_onnx, exported_files, installed as onnx_installed  # noqa: E402
+from arner.runtime import calibration_texts, export_onnx, exported_files, installed as onnx_installed  # noqa: E402
 from arner.snapshot import read_snapshot  # noqa: E402
 from arner.tagger import PATHS, Tagger, TaggerSettings, bf16_choice, path_choice  # noqa: E402
 from arner.text import split_sentences, split_words  # noqa: E402
@@ -94,7 +94,7 @@ def trained_model(path: Path):
     version = read_snapshot(path).version
     if onnx_installed() and not exported_files(path, version) and not (path / "onnx").exists():
         print(f"exporting {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} to ONNX Runtime (arner export-onnx)")
-        export_onnx(path, version)
+        export_onnx(path, version, calibration_texts(ROOT / "annotations" / "gold", ROOT / "configs" / "labels.yaml"))
     return AutoModelForTokenClassification.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
 
 
@@ -190,7 +190,7 @@ def bench_inference(name, model, tokenizer, texts, baseline_texts, batch_size, m
         run.windows_seen = run.windows_rechecked = 0
         with PeakMemory() as memory:
             ours = subword_tokens(tokenizer, texts) / timed(lambda: run.tag(texts))
-        recheck = f", {run.windows_rechecked / run.windows_seen:.1%} windows re-checked in fp32" if run.bf16 else ""
+        recheck = f", {run.windows_rechecked / run.windows_seen:.1%} windows re-checked in fp32" if run.guard else ""
         how = f"as chosen: {run.path_reason}" if run is chosen else "forced"
         rows.append({"model": name, "measurement": f"inference, subword tokens/s end to end, {path} ({how}{recheck})",
                      "project": ours, "baseline": baseline, "baseline_is": "pipeline() defaults (batch 1)",

@@ -10,13 +10,14 @@ import torch
 from arner.documents import load_corpus
 from arner.errors import InputError
 from arner.evaluate import predict_documents, score
-from arner.runtime import EXPORT_FILE, FP32_FILE, INT8_FILE, ONNX_DIR, export_onnx
+from arner.runtime import EXPORT_FILE, FP32_FILE, INT8_FILE, ONNX_DIR, calibration_texts, export_onnx
 from arner.schema import load_schema
 from arner.snapshot import read_snapshot
 from arner.splits import split_documents
 from arner.tagger import Tagger, path_choice
 from conftest import ROOT
 
+LABELS = ROOT / "configs" / "labels.yaml"
 NO_BF16 = (False, "fp32: the CPU has neither AMX nor AVX512-BF16")
 
 
@@ -39,7 +40,7 @@ def exported(trained, tmp_path_factory):
     """A copy of the trained tiny model, exported to ONNX Runtime (the session's model stays as it is)."""
     model_dir = tmp_path_factory.mktemp("onnx") / "tiny"
     shutil.copytree(trained[1], model_dir)
-    export_onnx(model_dir, read_snapshot(model_dir).version)
+    export_onnx(model_dir, read_snapshot(model_dir).version, calibration_texts(ROOT / "annotations" / "gold", LABELS, 200))
     return model_dir
 
 
@@ -47,9 +48,11 @@ def test_the_export_is_tied_to_the_weights_it_came_from(exported, monkeypatch):
     record = json.loads((exported / ONNX_DIR / EXPORT_FILE).read_text(encoding="utf-8"))
     assert record["version"] == read_snapshot(exported).version
     assert record["fusions"] == {"EmbedLayerNormalization": 1, "Attention": 2, "BiasGelu": 2, "SkipLayerNormalization": 4}
+    # Per layer: fused Q/K/V, attention output and feed-forward input smoothed and quantised.
+    assert record["int8"].startswith("6 layers smoothed (alpha 0.5) on 200 calibration texts")
     assert sorted(p.name for p in (exported / ONNX_DIR).iterdir()) == sorted([EXPORT_FILE, FP32_FILE, INT8_FILE])
     with pytest.raises(InputError, match=f"^{exported / ONNX_DIR}: already exported; pass --overwrite to export again$"):
-        export_onnx(exported, record["version"])
+        export_onnx(exported, record["version"], ["نص"])
     monkeypatch.setenv("ARNER_NO_BF16", "1")  # a CPU without bf16, on any machine
     tagger = Tagger.load(exported)
     assert (tagger.path, tagger.path_reason) == ("onnx-int8", "fp32: ARNER_NO_BF16=1; ONNX Runtime int8 dense layers (MODEL/onnx/)")

@@ -37,7 +37,7 @@ def request(url: str, body=None, method: str | None = None) -> tuple[int, dict]:
 
 
 # fp32 on both sides: in bf16 (CPUs with AVX512-BF16 or AMX) a span's score moves in the third decimal with the
-# other texts of its batch (decisions do not: the Tagger's BF16_GUARD), and batches here differ by design.
+# other texts of its batch (decisions do not: the Tagger's GUARDS), and batches here differ by design.
 FP32 = {**os.environ, "ARNER_NO_BF16": "1"}
 
 

@@ -97,7 +97,9 @@ class OnnxModel:
 
 def export_onnx(model_dir: Path, version: str, calibration: list[str], overwrite: bool = False) -> Path:
     """Write ``model_dir/onnx/`` (fp32 fused and int8 graphs, export record) via a temporary folder;
-    ``calibration``: texts whose activation ranges set the int8 smoothing (a few hundred sentences)."""
+    ``calibration``: texts whose activation ranges set the int8 smoothing (``calibration_texts``)."""
+    if not calibration:
+        raise InputError(f"{model_dir}: no calibration texts for the int8 graph")
     if not installed():
         raise InputError("ONNX Runtime is not installed: pip install 'arner[onnx]' (make setup installs it)")
     model_dir = Path(model_dir)
@@ -195,13 +197,15 @@ def _smooth(graph, ranges: dict[str, torch.Tensor]) -> int:
     from onnx import helper, numpy_helper
 
     weights = {w.name: w for w in graph.graph.initializer}
-    attention = iter(range(10**6))
+    attention_layers = 0  # fused Attention nodes come in layer order
     inserted = []
     for node in graph.graph.node:
+        part = _layer_part(node.name) if node.op_type == "MatMul" else None
         if node.op_type == "Attention":  # fused Q, K, V: input 1 is their weights side by side
-            layer = f"layer.{next(attention)}.attention.self.query"
-        elif node.op_type == "MatMul" and _layer_part(node.name) in ("attention.output.dense", "intermediate.dense"):
-            layer = f"layer.{node.name.split('layer.')[1].split('/')[0]}.{_layer_part(node.name)}"
+            layer = f"layer.{attention_layers}.attention.self.query"
+            attention_layers += 1
+        elif part in ("attention.output.dense", "intermediate.dense"):
+            layer = f"layer.{node.name.split('layer.')[1].split('/')[0]}.{part}"
         else:
             continue
         w = numpy_helper.to_array(weights[node.input[1]])  # [in, out]

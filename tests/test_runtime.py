@@ -53,6 +53,8 @@ def test_the_export_is_tied_to_the_weights_it_came_from(exported, monkeypatch):
     assert sorted(p.name for p in (exported / ONNX_DIR).iterdir()) == sorted([EXPORT_FILE, FP32_FILE, INT8_FILE])
     with pytest.raises(InputError, match=f"^{exported / ONNX_DIR}: already exported; pass --overwrite to export again$"):
         export_onnx(exported, record["version"], ["نص"])
+    with pytest.raises(InputError, match=f"^{exported}: no calibration texts for the int8 graph$"):
+        export_onnx(exported, record["version"], [], overwrite=True)
     monkeypatch.setenv("ARNER_NO_BF16", "1")  # a CPU without bf16, on any machine
     tagger = Tagger.load(exported)
     assert (tagger.path, tagger.path_reason) == ("onnx-int8", "fp32: ARNER_NO_BF16=1; ONNX Runtime int8 dense layers (MODEL/onnx/)")

@@ -92,7 +92,7 @@ def trained_model(path: Path):
     if not (path / "config.json").exists():
         return None
     version = read_snapshot(path).version
-    if onnx_installed() and not exported_files(path, version) and not (path / "onnx").exists():
+    if onnx_installed() and not torch.cuda.is_available() and not exported_files(path, version) and not (path / "onnx").exists():
         print(f"exporting {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} to ONNX Runtime (arner export-onnx)")
         export_onnx(path, version, calibration_texts(ROOT / "annotations" / "gold", ROOT / "configs" / "labels.yaml"))
     return AutoModelForTokenClassification.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
@@ -256,19 +256,20 @@ def profile_tagging(model, tokenizer, texts, batch_size, out: Path) -> None:
     out.write_text(prof.key_averages().table(sort_by="cpu_time_total", row_limit=30) + "\n", encoding="utf-8")
 
 
-def time_offline_model() -> dict:
-    """Start to saved: the offline recipe (`make train CONFIG=configs/offline.yaml`), in this process."""
+def time_offline_model(config_path: Path) -> tuple[dict, Path]:
+    """Start to saved: an offline recipe (`make train CONFIG=...`) in this process; the row and the model folder."""
     from arner.config import load_config
     from train.train import train
 
-    config = load_config(ROOT / "configs" / "offline.yaml")
+    config = load_config(config_path)
     config = config.model_copy(update={"name": "bench-offline", "output_dir": str(ROOT / "bench" / ".cache" / "offline")})
     started = time.perf_counter()
-    results = train(config, Path("configs/offline.yaml"))
+    with PeakMemory() as memory:
+        results = train(config, config_path)
     seconds = time.perf_counter() - started
-    return {"model": "offline e5-small", "measurement": "time to a finished offline model, start to saved (s)",
-            "project": seconds, "baseline": seconds, "baseline_is": "itself", "peak_memory_mb": 0,
-            "f1_parity": f"dev F1 {results['dev']['seqeval']['micro_f1']:.3f}"}
+    return {"model": "offline e5-small", "measurement": f"time to a finished offline model, start to saved (s), {config_path}",
+            "project": seconds, "baseline": seconds, "baseline_is": "itself", "peak_memory_mb": memory.peak_mb,
+            "f1_parity": f"dev F1 {results['dev']['seqeval']['micro_f1']:.3f}"}, config.model_dir
 
 
 class CountingCollator:
@@ -332,42 +333,9 @@ def bench_training(name, model, tokenizer, steps: int, batch_size: int) -> dict:
     return row
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--gpu", action="store_true", help="GPU sizes: 20,000 sentences, batch 512, 300 training steps at batch 128")
-    parser.add_argument("--gpu-paths", action="store_true", help="also the GPU-side paths and a profile (on by --gpu, which also "
-                                                                  "times an offline model start to saved; on a CPU: to check the code)")
-    parser.add_argument("--sentences", type=int, help="override the number of sentences (a quick check)")
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "offline", help="the trained model (default models/offline)")
-    args = parser.parse_args()
-    sentences, baseline_sentences, batch, steps, train_batch = (
-        (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 32, 30, 16))
-    sentences = args.sentences or sentences
-    baseline_sentences = min(baseline_sentences, sentences)
-    texts = news_sentences(sentences)
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
-    models = [("AraBERT-base-sized (random weights)", base_sized_model(ROOT / "bench" / ".cache" / "base-sized"))]
-    trained = trained_model(args.model)
-    if trained:
-        models.append((f"{args.model.name} e5-small (trained)", trained))
-    rows = []
-    for name, (model, tokenizer) in models:  # inference first: on CPU, memory is the process's resident set
-        model_dir = args.model if "trained" in name else None
-        rows += bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch, model_dir)
-    for name, (model, tokenizer) in models:
-        rows.append(bench_training(name, model, tokenizer, steps, train_batch))
-    if args.gpu or args.gpu_paths:
-        name, (model, tokenizer) = models[0]
-        rows += bench_gpu_paths(name, model, tokenizer, texts, texts[:baseline_sentences], batch)
-        profile_tagging(model, tokenizer, texts[:2000], batch, ROOT / "bench" / "results" / f"profile-{device.split(' (')[0].replace(' ', '_')}.txt")
-        if args.gpu and (ROOT / "models" / "base" / "multilingual-e5-small" / "config.json").exists():
-            rows.append(time_offline_model())
-    device_type = "cuda" if torch.cuda.is_available() else "cpu"
-    kinds = set(exported_files(args.model, read_snapshot(args.model).version)) if trained else set()
-    chosen = "; ".join(f"{label}: {' - '.join(path_choice(device_type, bf16, kinds))}" for label, bf16 in (
-        ("as found", bf16_choice(torch.device(device_type))), ("with no bf16 (ARNER_NO_BF16=1)", (False, "fp32: ARNER_NO_BF16=1"))))
-    print(f"\nSpeed on {device}: inference on {len(texts)} gold sentences (baseline on the first "
-          f"{baseline_sentences}), training {steps} steps. CPU flags: {cpu_flags()}. Tagger path {chosen}\n")
+def write_results(out: Path, header: dict, rows: list[dict]) -> None:
+    """The table so far, printed and saved (temp file, then rename): a run cut short keeps what it measured."""
+    print(f"\n{header['summary']}\n")
     memory = "GPU allocator peak" if torch.cuda.is_available() else "process RSS peak"
     print(f"| model | measurement | project | baseline (same run) | × baseline | {memory}, MB | MFU | F1 parity |")
     print("|---|---|---:|---|---:|---:|---:|---|")
@@ -375,12 +343,61 @@ def main() -> None:
         r["ratio"] = r["project"] / r["baseline"]
         mfu = f"{r['mfu']:.1%}" if "mfu" in r else ""
         print(f"| {r['model']} | {r['measurement']} | {r['project']:,.0f} | {r['baseline']:,.0f} ({r['baseline_is']}) "
-              f"| {r['ratio']:.2f} | {r['peak_memory_mb']:,.0f} | {mfu} | {r['f1_parity']} |")
-    out = ROOT / "bench" / "results" / f"speed-{device.split(' (')[0].replace(' ', '_')}.json"
-    out.write_text(json.dumps({"device": device, "torch": torch.__version__, "cpu_flags": cpu_flags(), "tagger_path": chosen,
-                               "rows": rows}, indent=1,
-                              ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nsaved {out.relative_to(ROOT)}")
+              f"| {r['ratio']:.2f} | {r['peak_memory_mb']:,.0f} | {mfu} | {r['f1_parity']} |", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(header | {"rows": rows}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out)
+    print(f"\nsaved {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gpu", action="store_true", help="GPU sizes: 20,000 sentences, batch 512, 300 training steps at batch "
+                                                           "128; first trains --offline-config, start to saved, and benches that model")
+    parser.add_argument("--gpu-paths", action="store_true", help="also the GPU-side paths and a profile (on by --gpu; on a CPU: to check the code)")
+    parser.add_argument("--sentences", type=int, help="override the number of sentences (a quick check)")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "offline", help="the trained model (default models/offline)")
+    parser.add_argument("--offline-config", type=Path, default=Path("configs/offline-gpu.yaml"), help="the recipe --gpu times")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results", help="where the table and the profile go")
+    args = parser.parse_args()
+    sentences, baseline_sentences, batch, steps, train_batch = (
+        (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 32, 30, 16))
+    sentences = args.sentences or sentences
+    baseline_sentences = min(baseline_sentences, sentences)
+    texts = news_sentences(sentences)
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
+    stem = device.split(" (")[0].replace(" ", "_")
+    rows = []
+    if args.gpu and (ROOT / "models" / "base" / "multilingual-e5-small" / "config.json").exists():
+        row, args.model = time_offline_model(args.offline_config)  # first: the model it saves is benched below
+        rows.append(row)
+    models = [("AraBERT-base-sized (random weights)", base_sized_model(ROOT / "bench" / ".cache" / "base-sized"))]
+    trained = trained_model(args.model)
+    if trained:
+        models.append((f"{args.model.name} e5-small (trained)", trained))
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    kinds = set(exported_files(args.model, read_snapshot(args.model).version)) if trained else set()
+    chosen = "; ".join(f"{label}: {' - '.join(path_choice(device_type, bf16, kinds))}" for label, bf16 in (
+        ("as found", bf16_choice(torch.device(device_type))), ("with no bf16 (ARNER_NO_BF16=1)", (False, "fp32: ARNER_NO_BF16=1"))))
+    header = {"device": device, "torch": torch.__version__, "cpu_flags": cpu_flags(), "tagger_path": chosen,
+              "summary": f"Speed on {device}: inference on {len(texts)} gold sentences (baseline on the first "
+                         f"{baseline_sentences}), training {steps} steps. CPU flags: {cpu_flags()}. Tagger path {chosen}"}
+    out = args.results / f"speed-{stem}.json"
+    for name, (model, tokenizer) in models:  # inference first: on CPU, memory is the process's resident set
+        rows += bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch,
+                                args.model if "trained" in name else None)
+        write_results(out, header, rows)
+    if args.gpu or args.gpu_paths:
+        name, (model, tokenizer) = models[0]
+        rows += bench_gpu_paths(name, model, tokenizer, texts, texts[:baseline_sentences], batch)
+        write_results(out, header, rows)
+    for name, (model, tokenizer) in models:
+        rows.append(bench_training(name, model, tokenizer, steps, train_batch))
+        write_results(out, header, rows)
+    if args.gpu or args.gpu_paths:
+        name, (model, tokenizer) = models[0]
+        profile_tagging(model, tokenizer, texts[:2000], batch, args.results / f"profile-{stem}.txt")
 
 
 if __name__ == "__main__":

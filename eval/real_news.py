@@ -20,7 +20,10 @@ import hashlib
 import json
 import shutil
 import statistics
+import time
 from pathlib import Path
+
+import torch
 
 from arner.config import data_dir, load_config
 from arner.documents import atomic_write, load_corpus, write_documents
@@ -68,7 +71,9 @@ def run_arm(base, name: str, real_docs, written: bool, seed: int, keep: bool = F
     config.training.seed = seed
     if not written:
         config.extra_corpora = []
+    started = time.perf_counter()
     train(config, Path(f"{base.name} ({name}, seed {seed})"))
+    seconds = time.perf_counter() - started
     tagger = Tagger.load(config.model_dir)
     splits = split_documents(load_corpus(config.data.corpus, schema))
     real_ids = {d.id for d in real_docs}
@@ -85,7 +90,7 @@ def run_arm(base, name: str, real_docs, written: bool, seed: int, keep: bool = F
     real_train = sum(1 for d in splits["train"] if d.id in real_ids)
     with atomic_write(result) as f:
         json.dump({"arm": name, "seed": seed, "written": written, "real_train_sentences": real_train,
-                   "scores": scores}, f, indent=1)
+                   "recipe": base.name, "train_seconds": round(seconds, 1), "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU", "scores": scores}, f, indent=1)
     shutil.rmtree(run_dir_of(config), ignore_errors=True)
     if not keep:
         shutil.rmtree(config.model_dir, ignore_errors=True)

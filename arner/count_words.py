@@ -5,12 +5,12 @@ and the plural -> singular table of counted nouns. Keys are folded (``fold``) as
 
 from __future__ import annotations
 
-import re
+_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي"})
 
 
 def fold(word: str) -> str:
     """Lookup key: alef forms and alef maqsura folded (أكثر = اكثر, إلى = الى)."""
-    return re.sub("[أإآٱ]", "ا", word).replace("ى", "ي")
+    return word.translate(_FOLD)
 
 
 # ---------------------------------------------------------------- number words (folded)

@@ -267,8 +267,8 @@ class Tagger:
         return in_background(jobs) if self.prefetch else (job() for job in jobs)
 
     @torch.no_grad()  # not inference_mode: the model may go on training (DDP rejects inference buffers)
-    def _run(self, chunk: Chunk) -> list[torch.Tensor]:
-        """Per text of the chunk, a [words, labels] tensor of probabilities read from each word's owning window."""
+    def _run(self, chunk: Chunk) -> torch.Tensor:
+        """A [words of the chunk, labels] tensor of probabilities read from each word's owning window."""
         self.model.to(self.device).eval()
         flat = torch.zeros(int(chunk.offsets[-1]), len(self.id2label))
         self.windows_seen += chunk.windows
@@ -279,7 +279,7 @@ class Tagger:
             if self.guard:
                 self._recheck_close_calls(probs, input_ids, rows, positions)
             flat[targets] = probs.cpu()
-        return [flat[chunk.offsets[i] : chunk.offsets[i + 1]] for i in range(len(chunk.words))]
+        return flat
 
     def word_probabilities(self, texts_words, progress: bool = False) -> list[torch.Tensor]:
         """Per text, a [words, labels] tensor of probabilities read from each word's owning window.
@@ -291,7 +291,8 @@ class Tagger:
         out = []
         with tqdm(total=len(texts_words), unit="text", desc="tag", disable=not progress) as bar:
             for chunk in self._chunks(texts_words, split=False):
-                out += self._run(chunk)
+                flat = self._run(chunk)
+                out += [flat[chunk.offsets[i] : chunk.offsets[i + 1]] for i in range(len(chunk.words))]
                 bar.update(len(chunk.words))
         return out
 
@@ -332,15 +333,14 @@ class Tagger:
         fp32 = self._onnx_model("fp32") if self.path == "onnx-int8" and "fp32" in self.onnx_files else self.model
         probs[in_redo] = self._first_subword_probabilities(input_ids[redo], new_row[rows[in_redo]], positions[in_redo], False, fp32)
 
-    def _entities(self, text: str, words, probs: torch.Tensor) -> list[dict]:
-        """The spans of a text's best IOB2 tags, each scored by the mean probability of its words' tags."""
+    @staticmethod
+    def _entities(text: str, words, tags: list[str], best: torch.Tensor) -> list[dict]:
+        """The spans of a text's best IOB2 tags, each scored by the mean probability of its words' tags (``best``)."""
         if not words:
             return []
-        best, ids = probs.max(-1)
-        tags = repair_iob2([self.id2label[int(i)] for i in ids])
         return [{"start": start, "end": end, "label": label, "text": text[start:end],
                  "score": round(float(best[first:last].mean()), 4)}
-                for start, end, label, first, last in tags_to_spans(words, tags)]
+                for start, end, label, first, last in tags_to_spans(words, repair_iob2(tags))]
 
     def tag(self, texts: list[str], enrich: bool = True) -> list[list[dict]]:
         """Entities per text: ``start``, ``end``, ``label``, ``text`` (== text[start:end]), ``score``.
@@ -354,8 +354,9 @@ class Tagger:
         tables = (self.snapshot.known_forms, self._alias_lookup) if self.snapshot else ()  # else: this checkout's files
         results = []
         for chunk in self._chunks(texts, split=True):
-            part = texts[chunk.start : chunk.start + len(chunk.words)]
-            for text, words, probs in zip(part, chunk.words, self._run(chunk)):
-                entities = self._entities(text, words, probs)
+            best, ids = self._run(chunk).max(-1)  # the best label of every word of the chunk, in one operation
+            tags, at = [self.id2label[i] for i in ids.tolist()], chunk.offsets
+            for i, (text, words) in enumerate(zip(texts[chunk.start : chunk.start + len(chunk.words)], chunk.words)):
+                entities = self._entities(text, words, tags[at[i] : at[i + 1]], best[at[i] : at[i + 1]])
                 results.append([add_fields(e, *tables) for e in entities] if enrich else entities)
         return results

@@ -1,23 +1,22 @@
 """Speed benchmark: the project's inference and training beside plain transformers, in one run.
 
-For each model (an AraBERT-base-sized BERT with random weights, same compute as the real one,
-and the trained offline e5-small model when built) it measures, on the same news sentences:
+For each model (an AraBERT-base-sized BERT with random weights, same compute as the real one, and a
+trained e5-small model) it measures, on the same news sentences:
 
-- inference: ``Tagger.tag`` (raw text in, entities with offsets out) against
-  ``pipeline("token-classification")`` at its default settings; F1 parity: the offline
-  model's test-split F1 and entities, optimised path against fp32 one text at a time;
-- training: the project's ``Trainer`` (``train.trainer.project_trainer``) against the
-  ``Trainer`` defaults (fp32, batch 8), in real (non-padding) tokens per second, with model
-  FLOPs utilisation on a GPU;
-- with ``--gpu`` (or ``--gpu-paths``): the Tagger with a background thread preparing the next chunk,
-  the same compiled over fixed buckets (compile time included), the forward-only ceiling, each
-  beside ``pipeline(batch_size=64)``; a ``torch.profiler`` table of one tagging pass
-  (``bench/results/profile-<device>.txt``); and (``--gpu``) the offline model from start to saved.
+- inference: ``Tagger.tag`` (raw text in, entities with offsets out) on every path it has, against
+  ``pipeline("token-classification")`` at its defaults, with each path's F1 and entities against fp32
+  one text at a time on the written test split and the real news;
+- training: the project's trainer (``train.trainer.project_trainer``) at each batch size against the
+  ``Trainer`` defaults (fp32, batch 8), in real (non-padding) tokens per second, with MFU on a GPU;
+- with ``--gpu`` (or ``--stages gpu-paths``): the Tagger with a prefetch thread, the same compiled over fixed
+  buckets (compile time included), the forward-only ceiling, each beside ``pipeline(batch_size=64)``,
+  and a ``torch.profiler`` table; ``--gpu`` first trains ``--offline-config`` start to saved and
+  benches the model it saves.
 
-It prints one table and saves it to ``bench/results/speed-<device>.json``.
+It prints the table after each stage and saves it to ``<results>/speed-<device>.json``.
 
     python bench/bench_speed.py              # CPU (make bench)
-    python bench/bench_speed.py --gpu        # one H100/H200: more text, bigger batches
+    python bench/bench_speed.py --gpu        # one H100/H200 (README, "GPU: one H200")
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ from train.trainer import project_trainer  # noqa: E402
 SCHEMA = load_schema(ROOT / "configs" / "labels.yaml")
 GOLD = split_documents(load_corpus(ROOT / "annotations" / "gold", SCHEMA))
 BF16_PEAK_FLOPS = {"H100": 989e12, "H200": 989e12}  # dense bf16, SXM
+STAGES = ["offline", "inference", "gpu-paths", "training", "profile"]  # default: all with --gpu, else inference and training
 
 
 def news_sentences(n: int) -> list[str]:
@@ -85,8 +85,7 @@ def base_sized_model(folder: Path):
 
 
 def trained_model(path: Path):
-    """The saved model at ``path`` (None when there is none), exported to ONNX Runtime first when it has no
-    export yet (``arner export-onnx``: new files in ``path/onnx/``, nothing replaced)."""
+    """The saved model at ``path`` (None if none), on a CPU exported to ONNX Runtime first if it has no export yet."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     if not (path / "config.json").exists():
@@ -302,7 +301,8 @@ def real_tokens_per_second(trainer, steps: int, warmup: int) -> float:
     return (n1 - n0) / (t1 - t0)
 
 
-def bench_training(name, model, tokenizer, steps: int, batch_size: int) -> dict:
+def bench_training(name, model, tokenizer, steps: int, batch_sizes: list[int]) -> list[dict]:
+    """The project's trainer at each batch size, beside the ``Trainer`` defaults, real tokens/s over the same steps."""
     from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments
 
     gpu = torch.cuda.is_available()
@@ -317,20 +317,23 @@ def bench_training(name, model, tokenizer, steps: int, batch_size: int) -> dict:
                                                   disable_tqdm=True))
         baseline = real_tokens_per_second(defaults, steps, warmup)
         del defaults
-        settings = TrainingConfig(batch_size=batch_size, learning_rate=5e-5)
-        ours = project_trainer(copy.deepcopy(model).train(), tokenizer, features, settings, Path(tmp),
-                               max_steps=steps, save_strategy="no", eval_strategy="no", disable_tqdm=True)
-        with PeakMemory() as memory:
-            tokens_per_s = real_tokens_per_second(ours, steps, warmup)
-    row = {"model": name, "measurement": f"training, real tokens/s ({'bf16' if ours.bf16 else 'fp32'}, "
-                                         f"length buckets, fused AdamW, batch {batch_size})",
-           "project": tokens_per_s, "baseline": baseline, "baseline_is": "Trainer defaults (fp32, batch 8)",
-           "peak_memory_mb": memory.peak_mb, "f1_parity": "speed only: same steps, see README for dev F1"}
+        rows = []
+        for batch_size in batch_sizes:
+            settings = TrainingConfig(batch_size=batch_size, learning_rate=5e-5)
+            ours = project_trainer(copy.deepcopy(model).train(), tokenizer, features, settings, Path(tmp),
+                                   max_steps=steps, save_strategy="no", eval_strategy="no", disable_tqdm=True)
+            with PeakMemory() as memory:
+                tokens_per_s = real_tokens_per_second(ours, steps, warmup)
+            rows.append({"model": name, "measurement": f"training, real tokens/s ({'bf16' if ours.bf16 else 'fp32'}, "
+                                                       f"length buckets, fused AdamW, batch {batch_size})",
+                         "project": tokens_per_s, "baseline": baseline, "baseline_is": "Trainer defaults (fp32, batch 8)",
+                         "peak_memory_mb": memory.peak_mb, "f1_parity": "speed only: same steps, see README for dev F1"})
+            del ours
     peak = next((v for k, v in BF16_PEAK_FLOPS.items() if gpu and k in torch.cuda.get_device_name()), None)
-    if peak:
-        body = sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
-        row["mfu"] = 6 * body * tokens_per_s / peak  # 6 FLOPs per parameter and token (forward + backward)
-    return row
+    body = sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
+    for row in rows if peak else []:
+        row["mfu"] = 6 * body * row["project"] / peak  # 6 FLOPs per parameter and token (forward + backward)
+    return rows
 
 
 def write_results(out: Path, header: dict, rows: list[dict]) -> None:
@@ -355,21 +358,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gpu", action="store_true", help="GPU sizes: 20,000 sentences, batch 512, 300 training steps at batch "
                                                            "128; first trains --offline-config, start to saved, and benches that model")
-    parser.add_argument("--gpu-paths", action="store_true", help="also the GPU-side paths and a profile (on by --gpu; on a CPU: to check the code)")
     parser.add_argument("--sentences", type=int, help="override the number of sentences (a quick check)")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "offline", help="the trained model (default models/offline)")
     parser.add_argument("--offline-config", type=Path, default=Path("configs/offline-gpu.yaml"), help="the recipe --gpu times")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results", help="where the table and the profile go")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, help="what to measure (default: all with --gpu, else inference "
+                                                                     "and training; gpu-paths on a CPU checks that code)")
+    parser.add_argument("--train-batches", nargs="+", type=int, help="the project trainer's batch sizes (default 128 with --gpu, else 16)")
     args = parser.parse_args()
     sentences, baseline_sentences, batch, steps, train_batch = (
         (20000, 1000, 512, 300, 128) if args.gpu else (2000, 300, 32, 30, 16))
-    sentences = args.sentences or sentences
-    baseline_sentences = min(baseline_sentences, sentences)
-    texts = news_sentences(sentences)
+    stages = set(args.stages or (STAGES if args.gpu else ["inference", "training"]))
+    baseline_sentences = min(baseline_sentences, args.sentences or sentences)
+    texts = news_sentences(args.sentences or sentences)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
     stem = device.split(" (")[0].replace(" ", "_")
     rows = []
-    if args.gpu and (ROOT / "models" / "base" / "multilingual-e5-small" / "config.json").exists():
+    if "offline" in stages and (ROOT / "models" / "base" / "multilingual-e5-small" / "config.json").exists():
         row, args.model = time_offline_model(args.offline_config)  # first: the model it saves is benched below
         rows.append(row)
     models = [("AraBERT-base-sized (random weights)", base_sized_model(ROOT / "bench" / ".cache" / "base-sized"))]
@@ -384,18 +389,18 @@ def main() -> None:
               "summary": f"Speed on {device}: inference on {len(texts)} gold sentences (baseline on the first "
                          f"{baseline_sentences}), training {steps} steps. CPU flags: {cpu_flags()}. Tagger path {chosen}"}
     out = args.results / f"speed-{stem}.json"
-    for name, (model, tokenizer) in models:  # inference first: on CPU, memory is the process's resident set
+    for name, (model, tokenizer) in models if "inference" in stages else []:  # first: on CPU, memory is the process's RSS
         rows += bench_inference(name, model, tokenizer, texts, texts[:baseline_sentences], batch,
                                 args.model if "trained" in name else None)
         write_results(out, header, rows)
-    if args.gpu or args.gpu_paths:
+    if "gpu-paths" in stages:
         name, (model, tokenizer) = models[0]
         rows += bench_gpu_paths(name, model, tokenizer, texts, texts[:baseline_sentences], batch)
         write_results(out, header, rows)
-    for name, (model, tokenizer) in models:
-        rows.append(bench_training(name, model, tokenizer, steps, train_batch))
+    for name, (model, tokenizer) in models if "training" in stages else []:
+        rows += bench_training(name, model, tokenizer, steps, args.train_batches or [train_batch])
         write_results(out, header, rows)
-    if args.gpu or args.gpu_paths:
+    if "profile" in stages:
         name, (model, tokenizer) = models[0]
         profile_tagging(model, tokenizer, texts[:2000], batch, args.results / f"profile-{stem}.txt")
 

@@ -12,7 +12,7 @@ TRAINING_CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml") if p
 
 
 def test_shipped_configs_load():
-    assert TRAINING_CONFIGS == ["default", "offline", "offline-gold-only", "offline-realnews", "tiny"]
+    assert TRAINING_CONFIGS == ["default", "offline", "offline-gold-only", "offline-gpu", "offline-realnews", "tiny"]
     for name in TRAINING_CONFIGS:
         assert load_config(ROOT / "configs" / f"{name}.yaml").name == name
 

@@ -114,7 +114,7 @@ def make_windows(tokenizer, texts_words: list[list[Word]], normalize: str, max_l
     nonempty = [i for i, words in enumerate(texts_words) if words]
     if not nonempty:
         return []
-    strings = [[w.text if normalize == "none" else norm(w.text) for w in texts_words[i]] for i in nonempty]
+    strings = [[norm(w.text) for w in texts_words[i]] for i in nonempty]
     encoded = tokenizer(strings, is_split_into_words=True, add_special_tokens=False, verbose=False)
     windows = []
     for row, text_index in enumerate(nonempty):

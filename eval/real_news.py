@@ -90,7 +90,8 @@ def run_arm(base, name: str, real_docs, written: bool, seed: int, keep: bool = F
     real_train = sum(1 for d in splits["train"] if d.id in real_ids)
     with atomic_write(result) as f:
         json.dump({"arm": name, "seed": seed, "written": written, "real_train_sentences": real_train,
-                   "recipe": base.name, "train_seconds": round(seconds, 1), "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU", "scores": scores}, f, indent=1)
+                   "recipe": base.name, "train_seconds": round(seconds, 1),
+                   "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU", "scores": scores}, f, indent=1)
     shutil.rmtree(run_dir_of(config), ignore_errors=True)
     if not keep:
         shutil.rmtree(config.model_dir, ignore_errors=True)

@@ -133,40 +133,53 @@ def report() -> None:
         lines.append("")
     plot_arms(arms, OUT / "curve.png")
     lines += ["## F1 against the real sentences trained on", "",
-              "Each point is an arm (mean over its seeds, bars: ± standard deviation) on the real-news dev set; "
-              "arms named `curve-*` (`run curve`) are joined by a line.", "",
+              "Each point is an arm (mean over its seeds, bars: ± standard deviation); above on the real-news dev set, "
+              "below on the real test split (curves only); "
+              "arms named `curve-*` (`run curve`) are joined by a line, the written + real one ending at `all` "
+              "(the same training set, recipe and seeds).", "",
               "![real-news dev F1 against real training sentences](curve.png)", ""]
     with atomic_write(OUT / "report.md") as f:
         f.write("\n".join(lines))
     print((OUT / "report.md").read_text())
 
 
+def on_curve(arm: str) -> bool:
+    """Arms joined into a learning curve: ``curve-*``, and ``all`` (the written corpus plus every round, trained with the
+    curve's recipe and seeds: the same training set as ``curve-written+real-all``, which is therefore not run again)."""
+    return arm.startswith("curve-") or arm == "all"
+
+
 def plot_arms(arms: dict[str, list[dict]], path: Path) -> None:
-    """Real-news dev F1 (micro and per label) against the real sentences each arm trained on."""
+    """F1 (micro and per label) against the real sentences each arm trained on: real-news dev (every arm) above,
+    the real test split below (the curves only: their real test articles are the same in every run)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    def draw(ax, x, values, fmt, label):
+        ax.errorbar(x, [statistics.mean(v) for v in values], yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values],
+                    fmt=fmt, capsize=3, label=label)
+
     keys = ("micro", "ARMED_GROUP", "LOCATION", "COUNT")
-    fig, axes = plt.subplots(1, len(keys), figsize=(16, 4), sharey=True)
-    for ax, key in zip(axes, keys):
-        for written, style in ((True, "o"), (False, "s")):
-            curve = sorted((rs[0]["real_train_sentences"], rs) for arm, rs in arms.items()
-                           if arm.startswith("curve-") and rs[0]["written"] == written)
-            if curve:
-                ax.plot([x for x, _ in curve], [statistics.mean(r["scores"]["realnews-dev"][key] for r in rs) for _, rs in curve],
-                        style + "-", label="curve, written + real" if written else "curve, real only")
-        for arm, rs in sorted(arms.items()):
-            if arm.startswith("curve-"):
-                continue
-            values = [r["scores"]["realnews-dev"][key] for r in rs]
-            ax.errorbar(rs[0]["real_train_sentences"], statistics.mean(values),
-                        yerr=statistics.stdev(values) if len(values) > 1 else 0, fmt="D", capsize=3, label=f"{arm} (n={len(values)})")
-        ax.set_title(f"{key} F1 (real-news dev)")
-        ax.set_xlabel("real training sentences")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    fig, axes = plt.subplots(2, len(keys), figsize=(16, 8), sharey=True)
+    for row, set_name in zip(axes, ("realnews-dev", "real test")):
+        for ax, key in zip(row, keys):
+            for written, style in ((True, "o"), (False, "s")):
+                curve = sorted((rs[0]["real_train_sentences"], rs) for arm, rs in arms.items()
+                               if on_curve(arm) and rs[0]["written"] == written and set_name in rs[0]["scores"])
+                if curve:
+                    draw(ax, [x for x, _ in curve], [[r["scores"][set_name][key] for r in rs] for _, rs in curve],
+                         style + "-", "curve, written + real" if written else "curve, real only")
+            for arm, rs in sorted(arms.items()):
+                if set_name == "realnews-dev" and not on_curve(arm):
+                    draw(ax, [rs[0]["real_train_sentences"]], [[r["scores"][set_name][key] for r in rs]], "D",
+                         f"{arm} (n={len(rs)})")
+            ax.set_title(f"{key} F1 ({set_name})")
+            ax.set_xlabel("real training sentences")
+            ax.grid(alpha=0.3)
+        if row[0].get_legend_handles_labels()[0]:
+            row[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -201,6 +214,9 @@ def main() -> None:
             for size in args.sizes:
                 if args.real_only and size == "0":
                     continue  # nothing to train on
+                if not args.real_only and size == "all":
+                    print("[real-news] written + all real news is the `all` arm (run rounds --arm all=ROUND,...): skipped")
+                    continue
                 n = None if size == "all" else int(size)
                 prefix = "curve-real" if args.real_only else "curve-written+real"
                 run_arm(base, f"{prefix}-{size}", first_train_sentences(docs, n), not args.real_only, seed, args.keep)

@@ -46,3 +46,8 @@ def test_arms_take_the_documents_of_their_rounds_from_every_pulled_file(tmp_path
     assert [d.id for d in real_news.real_documents(schema, ["r1"])] == ["r1-t0000-0", "r1-t0500-0"]
     assert [d.id for d in real_news.real_documents(schema, ["r1-agree", "r10"])] == ["r1-t0000-1", "r10-t0000-0"]
     assert len(real_news.real_documents(schema)) == 4
+
+
+def test_the_learning_curves_join_the_curve_runs_and_the_every_round_arm_only():
+    arms = ["curve-real-500", "curve-written+real-0", "all", "all-robust", "al-r1", "random-r1", "gpu-all"]
+    assert [a for a in arms if real_news.on_curve(a)] == ["curve-real-500", "curve-written+real-0", "all"]

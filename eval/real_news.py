@@ -137,7 +137,7 @@ def report() -> None:
               "below on the real test split (curves only); "
               "arms named `curve-*` (`run curve`) are joined by a line, the written + real one ending at `all` "
               "(the same training set, recipe and seeds).", "",
-              "![real-news dev F1 against real training sentences](curve.png)", ""]
+              "![F1 on real-news dev and the real test split against real training sentences](curve.png)", ""]
     with atomic_write(OUT / "report.md") as f:
         f.write("\n".join(lines))
     print((OUT / "report.md").read_text())

@@ -31,9 +31,14 @@ def env_for(settings, project: str, **extra) -> dict:
             "LABEL_STUDIO_PROJECT": project, **extra}
 
 
-def run_ls(*args, cwd, env):
-    return subprocess.run([sys.executable, "-m", "arner.cli", "ls", *map(str, args)], cwd=cwd, capture_output=True,
+def run_cli(*args, cwd, env):
+    """The project's command line (`python -m arner.cli ...`) in a subprocess, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "arner.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=600, env=env)
+
+
+def run_ls(*args, cwd, env):
+    return run_cli("ls", *args, cwd=cwd, env=env)
 
 
 def span(text: str, surface: str, label: str, nth: int = 0) -> dict:

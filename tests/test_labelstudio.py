@@ -16,7 +16,8 @@ from arner.documents import read_documents
 from arner.text import split_words
 
 from conftest import free_port  # the session's Label Studio server is the `server` fixture of conftest.py
-from ls_helpers import LABELS, LS_SETTINGS, T1, T2, T3, T4, T5, T6, T7, T8, client_for, env_for, results, run_ls, span, write_jsonl
+from ls_helpers import (LABELS, LS_SETTINGS, T1, T2, T3, T4, T5, T6, T7, T8, client_for, env_for, results, run_ls, span,
+                        write_jsonl)
 
 
 # ---------------------------------------------------------------- no server needed

@@ -4,8 +4,6 @@ clashing file names, `suggest` importing N new tasks, and pulled documents filed
 """
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -13,7 +11,8 @@ from arner import labelstudio as ls
 from arner.documents import read_documents
 from arner.text import split_words
 
-from ls_helpers import LABELS, LS_SETTINGS, T1, T2, T3, T4, T5, T6, T7, T8, client_for, env_for, results, run_ls, span, write_jsonl
+from ls_helpers import (LABELS, LS_SETTINGS, T1, T2, T3, T4, T5, T6, T7, T8, client_for, env_for, results, run_cli, run_ls,
+                        span, write_jsonl)
 
 
 @pytest.fixture(scope="module")
@@ -124,12 +123,11 @@ def test_suggest_imports_n_new_tasks_never_ones_already_there(tmp_path, server, 
     env = env_for(server, f"suggest-{strategy}")
     assert run_ls("label", "--labels", LABELS, "--project-settings", LS_SETTINGS, cwd=tmp_path, env=env).returncode == 0
     write_jsonl(tmp_path / "pool.jsonl", [{"id": f"p{i}", "text": t, "meta": {"url": f"http://x/{i}"}}
-                                                 for i, t in enumerate([T1, T2, T3, T6, T7, T8])])
+                                          for i, t in enumerate([T1, T2, T3, T6, T7, T8])])
     write_jsonl(tmp_path / "there.jsonl", [{"id": "p0", "text": T1}, {"id": "p4", "text": T7}])
     assert run_ls("import", "there.jsonl", cwd=tmp_path, env=env).returncode == 0
-    done = subprocess.run([sys.executable, "-m", "arner.cli", "suggest", "pool.jsonl", str(tiny_model), "--n", "3",
-                           "--strategy", strategy, "--round", "r1", "--agreement", "1"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=600, env=env)
+    done = run_cli("suggest", "pool.jsonl", tiny_model, "--n", "3", "--strategy", strategy, "--round", "r1", "--agreement", "1",
+                   cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     out = f"annotations/suggested/pool-{strategy}-top3.jsonl"
     assert done.stdout.splitlines() == [f"pool.jsonl: 4 new document(s) considered; 3 picked ({strategy}) -> {out}",
